@@ -1,0 +1,69 @@
+// `top`: hot frames ranked by self or total, as plain rows that every printer shares.
+import type { Profile } from '../model/types.js'
+import { selfTotalBy, totalWeight, type GroupBy } from '../model/ops.js'
+import { isConnectFrame } from './classify.js'
+
+export interface RankRow {
+  /** Group key: function name, file, or module. */
+  name: string
+  file?: string
+  line?: number
+  module?: string
+  kind: string
+  self: number
+  total: number
+  /** Shares of the whole profile (all samples, idle included). */
+  selfShare: number
+  totalShare: number
+  /** Running sum of selfShare down the ranking (pprof's sum%). */
+  cumShare: number
+  /** connect / handshake / TLS frame: what meshprof exists to find. */
+  connect: boolean
+}
+
+export interface RankOptions {
+  by?: GroupBy
+  sort?: 'self' | 'total'
+  limit?: number
+  value?: number
+}
+
+export interface RankResult {
+  rows: RankRow[]
+  total: number
+  unit: string
+  valueType: string
+  /** How many groups existed before --limit. */
+  groups: number
+}
+
+export function rank(p: Profile, opts: RankOptions = {}): RankResult {
+  const by = opts.by ?? 'function'
+  const value = opts.value ?? p.defaultValue
+  const total = totalWeight(p, value)
+  const groups = selfTotalBy(p, by, value)
+  const key = opts.sort ?? 'self'
+  // Deterministic: value desc, then the other value desc, then name.
+  groups.sort((a, b) => (b[key] - a[key]) || (key === 'self' ? b.total - a.total : b.self - a.self) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  const limited = opts.limit && opts.limit > 0 ? groups.slice(0, opts.limit) : groups
+  let cum = 0
+  const rows = limited.map((g): RankRow => {
+    const selfShare = total > 0 ? g.self / total : 0
+    cum += selfShare
+    return {
+      name: g.key,
+      ...(by === 'function' && g.frame.file !== undefined ? { file: g.frame.file } : {}),
+      ...(by === 'function' && g.frame.line !== undefined ? { line: g.frame.line } : {}),
+      ...(g.frame.module !== undefined ? { module: g.frame.module } : {}),
+      kind: g.frame.kind,
+      self: g.self,
+      total: g.total,
+      selfShare,
+      totalShare: total > 0 ? g.total / total : 0,
+      cumShare: cum,
+      connect: isConnectFrame(g.key),
+    }
+  })
+  const vt = p.valueTypes[value]!
+  return { rows, total, unit: vt.unit, valueType: vt.type, groups: groups.length }
+}

@@ -1,0 +1,34 @@
+import type { CommandModule } from 'yargs'
+import { basename } from 'node:path'
+import { processIo } from '../io.js'
+import { applyFilters, loadOptions, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
+import { loadProfiles } from '../../formats/index.js'
+import { EXPORTERS } from '../../formats/exporters.js'
+import { UsageError } from '../../util/errors.js'
+
+interface ConvertArgs extends InputArgs, FilterArgs {
+  profile: string
+  to: 'folded' | 'pprof' | 'speedscope'
+  output?: string
+}
+
+const convert: CommandModule<object, ConvertArgs> = {
+  command: 'convert <profile>',
+  describe: 'convert any input to folded, pprof (gzipped protobuf) or speedscope JSON',
+  builder: (y) =>
+    withFilterOptions(withInputOptions(y))
+      .positional('profile', { type: 'string', demandOption: true })
+      .option('to', { choices: ['folded', 'pprof', 'speedscope'] as const, demandOption: true, describe: 'output format' })
+      .option('output', { alias: 'o', type: 'string', describe: 'output file (default: stdout for text formats)' }) as never,
+  handler: async (a) => {
+    const io = processIo(a)
+    const ex = EXPORTERS.find((e) => e.id === a.to)!
+    const { profiles } = await loadProfiles(a.profile, loadOptions(a, io))
+    const filtered = profiles.map((p) => applyFilters(p, a))
+    const data = ex.write(filtered, basename(a.profile))
+    if (a.output) await writeOutput(a.output, data)
+    else if (typeof data !== 'string' && process.stdout.isTTY) throw new UsageError(`--to ${a.to} is binary; give -o FILE or redirect stdout`)
+    else io.out(data)
+  },
+}
+export default convert

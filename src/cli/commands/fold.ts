@@ -1,0 +1,56 @@
+import type { CommandModule } from 'yargs'
+import { processIo } from '../io.js'
+import { applyFilters, loadInput, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
+import { toFolded } from '../../formats/folded.js'
+import { openInput } from '../../formats/source.js'
+import { detectFormat, importerFor } from '../../formats/index.js'
+import { foldPerfScriptToString } from '../../formats/perf-script.js'
+import type { PerfOptions } from '../../formats/types.js'
+
+interface FoldArgs extends InputArgs, FilterArgs {
+  profile: string
+  output?: string
+  pid?: boolean
+  tid?: boolean
+  kernel?: boolean
+  jit?: boolean
+  all?: boolean
+  addrs?: boolean
+  'event-filter'?: string
+  'drop-last'?: boolean
+}
+
+/** `meshprof fold`: any input -> folded stacks; perf script text streams straight through the folder. */
+const fold: CommandModule<object, FoldArgs> = {
+  command: 'fold <profile>',
+  describe: 'write folded stacks (for flamegraph.pl, inferno, speedscope); perf script input matches stackcollapse-perf.pl',
+  builder: (y) =>
+    withFilterOptions(withInputOptions(y))
+      .positional('profile', { type: 'string', demandOption: true, describe: 'profile file, or - for stdin' })
+      .option('output', { alias: 'o', type: 'string', describe: 'write here instead of stdout' })
+      .option('pid', { type: 'boolean', describe: 'perf: append the pid to the process name' })
+      .option('tid', { type: 'boolean', describe: 'perf: append pid/tid to the process name' })
+      .option('kernel', { type: 'boolean', describe: 'perf: annotate kernel frames with _[k]' })
+      .option('jit', { type: 'boolean', describe: 'perf: annotate JIT frames with _[j]' })
+      .option('all', { type: 'boolean', describe: 'perf: all annotations (kernel, jit, inline)' })
+      .option('addrs', { type: 'boolean', describe: 'perf: show raw addresses for unknown symbols' })
+      .option('event-filter', { type: 'string', describe: 'perf: keep only this event (default: the first one seen)' })
+      .option('drop-last', { type: 'boolean', describe: 'perf: drop an unterminated last sample, exactly as stackcollapse-perf.pl does' }) as never,
+  handler: async (a) => {
+    const io = processIo(a)
+    const perf: PerfOptions = { pid: a.pid, tid: a.tid, kernel: a.kernel, jit: a.jit, all: a.all, addrs: a.addrs, eventFilter: a['event-filter'], dropUnterminatedLast: a['drop-last'] }
+    const input = await openInput(a.profile)
+    const imp = a.format ? importerFor(a.format) : detectFormat(input)
+    if (io.verbose) io.err(`meshprof: ${a.profile}: detected ${imp.id}${input.gzipped ? ' (gzip)' : ''}\n`)
+    let text: string
+    if (imp.id === 'perf-script' && !a.focus && !a.ignore && !a.hide) {
+      text = await foldPerfScriptToString(input, perf)
+    } else {
+      const p = applyFilters(await loadInput(a.profile, a, io, { perf }), a)
+      text = toFolded(p)
+    }
+    if (a.output) await writeOutput(a.output, text)
+    else io.out(text)
+  },
+}
+export default fold

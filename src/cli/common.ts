@@ -1,0 +1,86 @@
+// Shared pieces of the command modules: input options, loading with --verbose, safe output writes.
+import { promises as fsp } from 'node:fs'
+import { dirname, basename, join } from 'node:path'
+import type { Argv } from 'yargs'
+import { loadProfile, loadProfiles, FORMAT_IDS, type LoadOptions } from '../formats/index.js'
+import type { Profile } from '../model/types.js'
+import { filterProfile } from '../model/ops.js'
+import { EXIT, MeshprofError, UsageError } from '../util/errors.js'
+import type { Io } from './io.js'
+
+export interface InputArgs {
+  format?: string
+  'sample-type'?: string
+  verbose?: boolean
+  color?: boolean
+}
+
+/** --format / --sample-type, shared by every command that reads a profile. */
+export function withInputOptions<T>(y: Argv<T>) {
+  return y
+    .option('format', { type: 'string', choices: FORMAT_IDS, describe: 'input format (default: detected from the content)' })
+    .option('sample-type', { type: 'string', describe: 'pprof: sample type to use (default: the last one, as go tool pprof)' })
+}
+
+export interface FilterArgs {
+  focus?: string
+  ignore?: string
+  hide?: string
+}
+
+export function withFilterOptions<T>(y: Argv<T>) {
+  return y
+    .option('focus', { type: 'string', describe: 'keep only samples with a frame matching this regex' })
+    .option('ignore', { type: 'string', describe: 'drop samples with a frame matching this regex' })
+    .option('hide', { type: 'string', describe: 'remove frames matching this regex from stacks (keep the samples)' })
+}
+
+export function regexOption(name: string, src: string | undefined): RegExp | undefined {
+  if (src === undefined || src === '') return undefined
+  try {
+    return new RegExp(src)
+  } catch (e) {
+    throw new UsageError(`--${name}: invalid regular expression: ${(e as Error).message}`)
+  }
+}
+
+export function applyFilters(p: Profile, a: FilterArgs): Profile {
+  return filterProfile(p, { focus: regexOption('focus', a.focus), ignore: regexOption('ignore', a.ignore), hide: regexOption('hide', a.hide) })
+}
+
+export function loadOptions(a: InputArgs, io: Io, extra: Partial<LoadOptions> = {}): LoadOptions {
+  return {
+    format: a.format,
+    sampleType: a['sample-type'],
+    warn: (m) => { if (io.verbose) io.err(`meshprof: warning: ${m}\n`) },
+    onDetect: (file, format, gz) => { if (io.verbose) io.err(`meshprof: ${file}: detected ${format}${gz ? ' (gzip)' : ''}\n`) },
+    ...extra,
+  }
+}
+
+export async function loadInput(path: string, a: InputArgs, io: Io, extra: Partial<LoadOptions> = {}): Promise<Profile> {
+  return loadProfile(path, loadOptions(a, io, extra))
+}
+
+export { loadProfiles }
+
+/** Write a file atomically (temp + rename) so a crash never leaves half an output. */
+export async function writeOutput(path: string, data: string | Uint8Array): Promise<void> {
+  const dir = dirname(path)
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`)
+  try {
+    await fsp.mkdir(dir, { recursive: true })
+    await fsp.writeFile(tmp, data)
+    await fsp.rename(tmp, path)
+  } catch (e) {
+    await fsp.rm(tmp, { force: true }).catch(() => {})
+    const code = (e as NodeJS.ErrnoException).code
+    throw new MeshprofError(`cannot write ${path}: ${code === 'EACCES' ? 'permission denied' : (e as Error).message}`, EXIT.IO)
+  }
+}
+
+/** Format a share as a percentage with one decimal. */
+export function pct(x: number): string {
+  if (!Number.isFinite(x)) return '-'
+  return `${(x * 100).toFixed(1)}%`
+}

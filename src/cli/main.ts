@@ -1,0 +1,66 @@
+// yargs entry point: global flags, one command module per file, errors mapped to exit codes.
+import yargs from 'yargs'
+import { COMMANDS } from './commands/index.js'
+import { EXIT, MeshprofError } from '../util/errors.js'
+import { VERSION } from '../version.js'
+
+/** Run the CLI; resolves to the exit code. Never throws, never prints a stack trace (unless MESHPROF_DEBUG). */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.OK
+  let usageFailure: string | undefined
+  const parser = yargs(argv)
+    .scriptName('meshprof')
+    .usage('$0 <command> [options]\n\nWhat is burning the CPU of your mesh: capture, rank, explain, draw, compare.')
+    .option('color', { type: 'boolean', describe: 'colour output (default: on for a terminal; NO_COLOR turns it off)' })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'say more (detected formats, timings)' })
+    .version(VERSION)
+    .help()
+    .alias('help', 'h')
+    .strict()
+    .demandCommand(1, 'name a command (meshprof --help lists them)')
+    .recommendCommands()
+    .exitProcess(false)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err
+      usageFailure = msg
+    })
+  for (const c of COMMANDS) parser.command(c as never)
+  try {
+    const result = (await parser.parseAsync()) as { exitCode?: number }
+    if (usageFailure) {
+      process.stderr.write(`meshprof: ${usageFailure}\n`)
+      return EXIT.USAGE
+    }
+    exitCode = typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : exitCode
+    void result
+  } catch (e) {
+    return reportError(e)
+  }
+  return exitCode
+}
+
+export function reportError(e: unknown): number {
+  if (process.env.MESHPROF_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`)
+  if (e instanceof MeshprofError) {
+    process.stderr.write(`meshprof: ${oneLine(e.message)}\n`)
+    if (e.hint) process.stderr.write(`  hint: ${oneLine(e.hint)}\n`)
+    return e.exitCode
+  }
+  const err = e as NodeJS.ErrnoException
+  if (err?.code === 'EPIPE') return EXIT.OK
+  if (err?.code === 'ENOENT' || err?.code === 'EACCES' || err?.code === 'EISDIR' || err?.code === 'ENOTDIR') {
+    process.stderr.write(`meshprof: ${oneLine(err.message)}\n`)
+    return EXIT.IO
+  }
+  if (err instanceof RangeError) {
+    process.stderr.write(`meshprof: input too large or too deep to process: ${oneLine(err.message)}\n`)
+    return EXIT.BAD_INPUT
+  }
+  process.stderr.write(`meshprof: internal error: ${oneLine(String(err?.message ?? e))} (set MESHPROF_DEBUG=1 for details)\n`)
+  return EXIT.INTERNAL
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').slice(0, 2000)
+}

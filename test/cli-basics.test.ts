@@ -1,0 +1,72 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runCli, isCleanFailure } from './helpers/cli.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'meshprof-cli-'))
+const folded = join(dir, 'small.folded')
+writeFileSync(folded, 'main;runGossip;joinPeers;connectPeer;tls.connect 60\nmain;runGossip;emit 30\nmain;idle 10\n')
+
+test('--version prints the package version', async () => {
+  const r = await runCli(['--version'])
+  assert.equal(r.code, 0)
+  assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+$/)
+})
+
+test('unknown command is a usage error (exit 2), one line', async () => {
+  const r = await runCli(['frobnicate'])
+  assert.equal(r.code, 2)
+  assert.ok(isCleanFailure(r), r.stderr)
+})
+
+test('top ranks by self with shares of the whole profile and marks connect frames', async () => {
+  const r = await runCli(['top', folded])
+  assert.equal(r.code, 0, r.stderr)
+  const lines = r.stdout.trim().split('\n')
+  assert.match(lines[2]!, /60\s+60\.0%\s+60\.0%\s+60\s+60\.0%\s+tls\.connect \[connect\]/)
+  assert.match(lines[3]!, /30\s+30\.0%\s+90\.0%\s+30\s+30\.0%\s+emit$/)
+})
+
+test('top --json --sort total --limit 2', async () => {
+  const r = await runCli(['top', folded, '--json', '--sort', 'total', '--limit', '2'])
+  assert.equal(r.code, 0, r.stderr)
+  const j = JSON.parse(r.stdout)
+  assert.equal(j.total, 100)
+  assert.deepEqual(j.rows.map((x: { name: string }) => x.name), ['main', 'runGossip'])
+  assert.equal(j.rows[1].totalShare, 0.9)
+  assert.equal(j.groups, 7)
+})
+
+test('top --focus / --ignore filter whole samples', async () => {
+  const f = JSON.parse((await runCli(['top', folded, '--json', '--focus', 'connect|handshake'])).stdout)
+  assert.equal(f.total, 60)
+  const i = JSON.parse((await runCli(['top', folded, '--json', '--ignore', '^idle$'])).stdout)
+  assert.equal(i.total, 90)
+  const bad = await runCli(['top', folded, '--focus', '('])
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /invalid regular expression/)
+})
+
+test('fold of folded input is the sorted identity', async () => {
+  const r = await runCli(['fold', folded])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout, 'main;idle 10\nmain;runGossip;emit 30\nmain;runGossip;joinPeers;connectPeer;tls.connect 60\n')
+})
+
+test('missing file: exit 3, one line, no stack trace', async () => {
+  const r = await runCli(['top', join(dir, 'nope.folded')])
+  assert.equal(r.code, 3)
+  assert.ok(isCleanFailure(r), r.stderr)
+  assert.match(r.stderr, /no such file/)
+})
+
+test('hostile frame names do not reach the terminal as escape sequences', async () => {
+  const evil = join(dir, 'evil.folded')
+  writeFileSync(evil, 'main;\x1b[2J\x1b]0;pwned\x07clear 5\n')
+  const r = await runCli(['top', evil])
+  assert.equal(r.code, 0)
+  assert.ok(!r.stdout.includes('\x1b'), 'no ESC byte in output')
+  assert.match(r.stdout, /\\x1b/)
+})
