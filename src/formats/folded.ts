@@ -8,7 +8,7 @@ import { weightedStacks } from '../model/ops.js'
 import { MalformedInputError } from '../util/errors.js'
 import type { Importer } from './types.js'
 
-const LINE = /^(.*\S)\s+(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?:\s+(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?))?\s*$/
+const LINE = /^(.*?\S)\s+(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?:\s+(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?))?\s*$/
 
 /** inferno / FlameGraph annotation suffixes. */
 export function kindOfFoldedFrame(name: string): FrameKind {
@@ -49,7 +49,7 @@ export const foldedImporter: Importer = {
 }
 
 /** Parse folded text from a stream of chunks. Aggregates equal stacks; memory is O(unique stacks). */
-export async function parseFoldedStream(stream: AsyncIterable<Buffer | string>, name: string, warn?: (m: string) => void): Promise<Profile> {
+export async function parseFoldedStream(stream: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, name: string, warn?: (m: string) => void): Promise<Profile> {
   let b: ProfileBuilder | undefined
   let two = false
   let lineNo = 0
