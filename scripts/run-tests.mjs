@@ -1,8 +1,14 @@
 // Runs every compiled test file with node's built-in test runner.
 // Usage: node scripts/run-tests.mjs [substring ...]   (filters test files by path)
+//
+// Tests that attach to real processes through the Node inspector (capture, mesh captures) share the
+// machine-wide default inspector port 9229 and some deliberately occupy it (decoy tests), so they run
+// one file at a time after the rest, which run two at a time.
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
+
+const SERIAL = [/[\\/]capture[\\/]/, /capture\.test\.js$/, /mesh-modes\.test\.js$/]
 const filters = process.argv.slice(2)
 const files = []
 function walk(dir) {
@@ -14,5 +20,22 @@ function walk(dir) {
 }
 walk('dist/test')
 if (files.length === 0) { console.error('no test files found'); process.exit(1) }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { stdio: 'inherit' })
-process.exit(r.status ?? 1)
+const serial = files.filter((f) => SERIAL.some((re) => re.test(f)))
+const parallel = files.filter((f) => !serial.includes(f))
+// One node --test run for all files, so the runner prints one summary; serial files need their own run
+// with concurrency 1, so we run two passes and print a combined closing line.
+let failed = 0
+let passed = 0
+function run(list, concurrency) {
+  if (list.length === 0) return 0
+  const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 256 << 20 })
+  process.stdout.write(r.stdout)
+  const num = (k) => Number((r.stdout.match(new RegExp(`^ℹ ${k} (\\d+)$`, 'm')) ?? [])[1] ?? 0)
+  passed += num('pass')
+  failed += num('fail')
+  return r.status ?? 1
+}
+const s1 = run(parallel, 2)
+const s2 = run(serial, 1)
+console.log(`\n${passed} passed, ${failed} failed`)
+process.exit(s1 || s2 || (failed > 0 ? 1 : 0))

@@ -70,3 +70,19 @@ test('hostile frame names do not reach the terminal as escape sequences', async 
   assert.ok(!r.stdout.includes('\x1b'), 'no ESC byte in output')
   assert.match(r.stdout, /\\x1b/)
 })
+
+test("'-' reads stdin, and -o - writes stdout", async () => {
+  const r = await runCli(['fold', '-', '-o', '-'], { input: 'x;y 2\nx 1\n' })
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout, 'x 1\nx;y 2\n')
+  const t = await runCli(['top', '-', '--json'], { input: 'x;y 2\n' })
+  assert.equal(JSON.parse(t.stdout).total, 2)
+})
+
+test('a bad --choices value is a usage error before the command runs', async () => {
+  const r = await runCli(['top', folded, '--by', 'line'])
+  assert.equal(r.code, 2)
+  assert.equal(r.stdout, '', 'the command did not run')
+  assert.match(r.stderr, /Invalid values/)
+  assert.ok(isCleanFailure(r), r.stderr)
+})

@@ -18,9 +18,24 @@ export function isConnectFrame(f: Frame | string): boolean {
 /** Timer / interval / tick dispatch: a periodic caller. */
 export const PERIODIC_RE = /(listOnTimeout|processTimers|setInterval|Timeout\._onTimeout|uv__run_timers|tokio::time::interval|Interval::tick|(^|[^a-z])tick|Tick|(^|[_:.\s])loop($|[_:.\s(])|_loop\b|Loop\b|time\.Ticker|runtime\.timerproc|timer_fd|timerfd)/i
 
+/** Names PERIODIC_RE would match that are not periodic: Node's nextTick / microtask machinery. */
+export const NOT_PERIODIC_RE = /processTicksAndRejections|runNextTicks|nextTick|runMicrotasks/
+
 export function isPeriodicFrame(f: Frame | string): boolean {
   const name = typeof f === 'string' ? f : f.name
-  return PERIODIC_RE.test(name)
+  return PERIODIC_RE.test(name) && !NOT_PERIODIC_RE.test(name)
+}
+
+/**
+ * Long-running task loops recognised by name only (weaker than a timer frame): Rust/tokio tasks
+ * named `run_*` (`run_gossip`, `run_ping_sender`), and gossip / heartbeat / keep-alive / ping /
+ * reconcile loops in any language (`runGossip`, `heartbeatLoop`).
+ */
+export const LOOP_TASK_RE = /(^|[^A-Za-z0-9])run_[a-z0-9_]+|gossip|heartbeat|keep_?alive|ping_?sender|reconcile|anti_?entropy/i
+
+export function isLoopTaskFrame(f: Frame | string): boolean {
+  const name = typeof f === 'string' ? f : f.name
+  return LOOP_TASK_RE.test(name)
 }
 
 /** Tracing / telemetry / export work. */

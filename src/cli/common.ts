@@ -64,12 +64,39 @@ export async function loadInput(path: string, a: InputArgs, io: Io, extra: Parti
 
 export { loadProfiles }
 
+/**
+ * mkdir -p, one level at a time: Node 20's recursive mkdir never settles on some procfs paths
+ * (e.g. `-o /proc/x/y`), which would hang the command.
+ */
+async function mkdirp(dir: string): Promise<void> {
+  const missing: string[] = []
+  let d = dir
+  for (;;) {
+    try {
+      const st = await fsp.stat(d)
+      if (!st.isDirectory()) throw Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR' })
+      break
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      missing.push(d)
+      const up = dirname(d)
+      if (up === d) break
+      d = up
+    }
+  }
+  for (const m of missing.reverse()) await fsp.mkdir(m).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e })
+}
+
 /** Write a file atomically (temp + rename) so a crash never leaves half an output. */
 export async function writeOutput(path: string, data: string | Uint8Array): Promise<void> {
+  if (path === '-') {
+    await new Promise<void>((res, rej) => process.stdout.write(data, (e) => (e ? rej(e) : res())))
+    return
+  }
   const dir = dirname(path)
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`)
   try {
-    await fsp.mkdir(dir, { recursive: true })
+    await mkdirp(dir)
     await fsp.writeFile(tmp, data)
     await fsp.rename(tmp, path)
   } catch (e) {

@@ -1,14 +1,17 @@
 // yargs entry point: global flags, one command module per file, errors mapped to exit codes.
 import yargs from 'yargs'
 import { COMMANDS } from './commands/index.js'
-import { EXIT, MeshprofError } from '../util/errors.js'
+import { EXIT, MeshprofError, UsageError } from '../util/errors.js'
+import { STDIN_MARKER } from '../formats/source.js'
 import { VERSION } from '../version.js'
 
 /** Run the CLI; resolves to the exit code. Never throws, never prints a stack trace (unless MESHPROF_DEBUG). */
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK
   let usageFailure: string | undefined
-  const parser = yargs(argv)
+  // yargs turns a lone '-' positional into ''; carry it through as a marker that openInput knows.
+  const args = argv.map((a) => (a === '-' ? STDIN_MARKER : a))
+  const parser = yargs(args)
     .scriptName('meshprof')
     .usage('$0 <command> [options]\n\nWhat is burning the CPU of your mesh: capture, rank, explain, draw, compare.')
     .option('color', { type: 'boolean', describe: 'colour output (default: on for a terminal; NO_COLOR turns it off)' })
@@ -19,11 +22,21 @@ export async function main(argv: string[]): Promise<number> {
     .strict()
     .demandCommand(1, 'name a command (meshprof --help lists them)')
     .recommendCommands()
+    .middleware((a) => {
+      // Give commands back the '-' the user typed.
+      for (const k of Object.keys(a)) {
+        const v = a[k]
+        if (v === STDIN_MARKER) a[k] = '-'
+        else if (Array.isArray(v)) a[k] = v.map((x) => (x === STDIN_MARKER ? '-' : x))
+      }
+    }, true)
     .exitProcess(false)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err
+      // Throwing stops yargs before any handler runs (bad --choices, missing args, unknown options).
       usageFailure = msg
+      throw new UsageError(msg)
     })
   for (const c of COMMANDS) parser.command(c as never)
   try {
@@ -35,6 +48,10 @@ export async function main(argv: string[]): Promise<number> {
     exitCode = typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : exitCode
     void result
   } catch (e) {
+    if (usageFailure !== undefined) {
+      process.stderr.write(`meshprof: ${oneLine(usageFailure)}\n`)
+      return EXIT.USAGE
+    }
     return reportError(e)
   }
   return exitCode

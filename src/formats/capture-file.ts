@@ -1,14 +1,184 @@
-// STUB: being written. Replace whole file.
-import type { Importer } from './types.js'
-import { MalformedInputError } from '../util/errors.js'
+// meshprof capture files (`<name>-<pid>.capture.json`) and mesh summaries (`mesh.json`), written by
+// `meshprof capture` / `meshprof run` (src/capture/output.ts; contract in docs/HELPERS.md).
+// A capture file points at its raw profile (cpuprofile, pprof or perf script text) in the same
+// directory; the importer loads it through the registry and returns it with the capture's metadata
+// (pid, command, back-end, window, CPU time, sampling period) and its network evidence.
+// `mesh.json` yields one profile per listed capture. A capture whose target died before handing
+// over its profile yields an empty profile that still carries the network evidence.
+import { dirname, join, basename } from 'node:path'
+import type { ConnectEvent, NetworkEvidence, Profile, SocketSnapshot } from '../model/types.js'
+import { ProfileBuilder } from '../model/builder.js'
+import { MalformedInputError, MeshprofError } from '../util/errors.js'
+import type { FormatId, ImportOptions, Importer } from './types.js'
+import type { InputSource } from './source.js'
+
+const RAW_FORMATS: readonly FormatId[] = ['cpuprofile', 'pprof', 'perf-script']
+
+type Json = Record<string, unknown>
+
+function isObj(x: unknown): x is Json {
+  return typeof x === 'object' && x !== null && !Array.isArray(x)
+}
+
+/** A file named by a capture must sit next to it: a bare file name, nothing that climbs out. */
+function sibling(captureName: string, file: unknown, what: string): string {
+  if (typeof file !== 'string' || file === '' || file !== basename(file) || file === '.' || file === '..' || file.includes('\0')) {
+    throw new MalformedInputError('capture', `${captureName}: ${what} must be a file name in the same directory, got ${JSON.stringify(file)?.slice(0, 80)}`)
+  }
+  const dir = captureName === '-' ? '.' : dirname(captureName)
+  return join(dir, file)
+}
+
+function num(x: unknown): number | undefined {
+  return typeof x === 'number' && Number.isFinite(x) ? x : undefined
+}
+
+/** Stored network evidence -> the model's (initiator stack indexes expanded). */
+export function parseNetwork(raw: unknown, name: string): NetworkEvidence | undefined {
+  if (raw === undefined || raw === null) return undefined
+  const bad = (d: string): never => { throw new MalformedInputError('capture', `${name}: network: ${d}`) }
+  if (!isObj(raw)) bad('not an object')
+  const n = raw as Json
+  const stacks: string[][] = []
+  if (n.stacks !== undefined) {
+    if (!Array.isArray(n.stacks)) bad('stacks is not an array')
+    for (const s of n.stacks as unknown[]) {
+      if (!Array.isArray(s) || !s.every((f) => typeof f === 'string')) bad('a stack is not a list of frame names')
+      stacks.push(s as string[])
+    }
+  }
+  if (!Array.isArray(n.connects)) bad('connects is not an array')
+  if (!Array.isArray(n.snapshots)) bad('snapshots is not an array')
+  const connects: ConnectEvent[] = []
+  for (const c of n.connects as unknown[]) {
+    if (!isObj(c) || num(c.t) === undefined || typeof c.remote !== 'string') bad('a connect lacks t or remote')
+    const e = c as Json
+    let initiator: readonly string[] | undefined
+    if (typeof e.initiator === 'number') {
+      initiator = stacks[e.initiator]
+      if (!initiator) bad(`connect initiator ${e.initiator} is not in the stack table`)
+    } else if (Array.isArray(e.initiator)) {
+      if (!e.initiator.every((f) => typeof f === 'string')) bad('an initiator is not a list of frame names')
+      initiator = e.initiator as string[]
+    }
+    connects.push({
+      t: e.t as number,
+      remote: e.remote as string,
+      tls: e.tls === true,
+      ...(initiator ? { initiator } : {}),
+      ...(typeof e.alreadyConnected === 'boolean' ? { alreadyConnected: e.alreadyConnected } : {}),
+    })
+  }
+  const snapshots: SocketSnapshot[] = []
+  for (const s of n.snapshots as unknown[]) {
+    if (!isObj(s) || num(s.t) === undefined || !Array.isArray(s.remotes) || !s.remotes.every((r) => typeof r === 'string')) bad('a snapshot lacks t or remotes')
+    snapshots.push({ t: (s as Json).t as number, remotes: (s as Json).remotes as string[] })
+  }
+  return {
+    source: typeof n.source === 'string' ? n.source : 'capture',
+    windowMs: num(n.windowMs) ?? 0,
+    connects,
+    snapshots,
+    ...(num(n.droppedConnects) ? { droppedConnects: num(n.droppedConnects)! } : {}),
+  }
+}
+
+function emptyProfile(): Profile {
+  return new ProfileBuilder([{ type: 'samples', unit: 'count' }]).build()
+}
+
+async function loadCapture(json: Json, name: string, options: ImportOptions): Promise<Profile[]> {
+  if (json.version !== 1) throw new MalformedInputError('capture', `${name}: unsupported capture version ${JSON.stringify(json.version)}`)
+  const proc = json.process
+  if (!isObj(proc) || num(proc.pid) === undefined) throw new MalformedInputError('capture', `${name}: missing process.pid`)
+  const network = parseNetwork(json.network, name)
+  let profiles: Profile[]
+  let rawFormat: string | undefined
+  const warnings: string[] = Array.isArray(json.warnings) ? json.warnings.filter((w): w is string => typeof w === 'string') : []
+  if (json.profile !== undefined) {
+    const prof = json.profile
+    if (!isObj(prof) || !RAW_FORMATS.includes(prof.format as FormatId)) throw new MalformedInputError('capture', `${name}: profile.format must be one of ${RAW_FORMATS.join(', ')}`)
+    const path = sibling(name, prof.file, 'profile.file')
+    rawFormat = prof.format as string
+    const { loadProfiles } = await import('./index.js')
+    try {
+      profiles = (await loadProfiles(path, { ...options, format: rawFormat })).profiles
+    } catch (e) {
+      if (e instanceof MeshprofError) throw new MeshprofError(`${name}: its profile ${basename(path)}: ${e.message.replace(`${path}: `, '')}`, e.exitCode, e.hint)
+      throw e
+    }
+  } else {
+    profiles = [emptyProfile()]
+    options.warn?.(`${name}: the capture holds no CPU profile (${warnings[0] ?? 'partial capture'})`)
+  }
+  const rate = num(proc.rateHz)
+  const durationMs = num(proc.durationMs)
+  const startMs = num(proc.startTimeMs)
+  const nativeFile = isObj(json.native) ? sibling(name, json.native.file, 'native.file') : undefined
+  return profiles.map((p) => ({
+    ...p,
+    meta: {
+      ...p.meta,
+      name: typeof proc.name === 'string' ? proc.name : p.meta.name,
+      pid: proc.pid as number,
+      ...(typeof proc.command === 'string' ? { command: proc.command } : {}),
+      ...(typeof proc.backend === 'string' ? { backend: proc.backend } : {}),
+      ...(durationMs !== undefined ? { durationNs: durationMs * 1e6 } : {}),
+      ...(rate ? { periodNs: 1e9 / rate } : {}),
+      ...(startMs !== undefined ? { startTimeNs: startMs * 1e6 } : {}),
+      ...(num(proc.cpuTimeNs) !== undefined ? { cpuTimeNs: num(proc.cpuTimeNs)! } : {}),
+      sourceFormat: p.meta.sourceFormat ?? rawFormat ?? 'capture',
+      extra: {
+        ...(p.meta.extra ?? {}),
+        capture: name,
+        partial: proc.partial === true,
+        ...(rawFormat ? { rawFormat } : {}),
+        ...(nativeFile ? { nativeFile } : {}),
+        ...(warnings.length ? { warnings } : {}),
+      },
+    },
+    ...(network ? { network } : {}),
+  }))
+}
+
+async function loadMesh(json: Json, name: string, options: ImportOptions): Promise<Profile[]> {
+  if (json.version !== 1) throw new MalformedInputError('capture', `${name}: unsupported mesh-capture version ${JSON.stringify(json.version)}`)
+  if (!Array.isArray(json.captures) || json.captures.length === 0) throw new MalformedInputError('capture', `${name}: captures must be a non-empty list`)
+  const { openInput } = await import('./source.js')
+  const out: Profile[] = []
+  for (const c of json.captures) {
+    const path = sibling(name, c, 'a mesh capture entry')
+    const input = await openInput(path)
+    const sub = parseJson(await input.readAll(), path)
+    if (sub.meshprof !== 'capture') throw new MalformedInputError('capture', `${path}: not a capture file`)
+    out.push(...(await loadCapture(sub, path, options)))
+  }
+  return out
+}
+
+function parseJson(buf: Buffer, name: string): Json {
+  let j: unknown
+  try {
+    j = JSON.parse(buf.toString('utf8'))
+  } catch (e) {
+    throw new MalformedInputError('capture', `${name}: invalid JSON: ${(e as Error).message}`)
+  }
+  if (!isObj(j)) throw new MalformedInputError('capture', `${name}: not a JSON object`)
+  return j
+}
 
 export const captureImporter: Importer = {
   id: 'capture',
-  title: 'capture',
-  sniff() {
-    return false
+  title: 'meshprof capture file',
+  sniff(_head, text) {
+    const t = text.trimStart()
+    if (!t.startsWith('{')) return false
+    return /^\{\s*"meshprof"\s*:\s*"(capture|mesh-capture)"/.test(t)
   },
-  async parse(input) {
-    throw new MalformedInputError('capture', `${input.name}: importer not written yet`)
+  async parse(input: InputSource, options: ImportOptions) {
+    const json = parseJson(await input.readAll(), input.name)
+    if (json.meshprof === 'capture') return loadCapture(json, input.name, options)
+    if (json.meshprof === 'mesh-capture') return loadMesh(json, input.name, options)
+    throw new MalformedInputError('capture', `${input.name}: "meshprof" must be "capture" or "mesh-capture"`)
   },
 }

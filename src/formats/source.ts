@@ -7,8 +7,12 @@ import { EXIT, MalformedInputError, MeshprofError } from '../util/errors.js'
 
 /** Bytes read for format detection. */
 export const HEAD_BYTES = 64 * 1024
-/** A gzip member that inflates beyond this ratio AND beyond BOMB_MIN_BYTES is treated as a bomb. */
-export const BOMB_RATIO = 1000
+/**
+ * Gzip output beyond BOMB_MIN_BYTES that is more than BOMB_RATIO times the compressed bytes consumed
+ * SO FAR is treated as a bomb. Deflate tops out near 1032:1 (runs of one byte); real profiles
+ * compress 10-60:1, so 200 trips a bomb after BOMB_MIN_BYTES of output, not at its end.
+ */
+export const BOMB_RATIO = 200
 export const BOMB_MIN_BYTES = 256 * 1024 * 1024
 /** Largest input read fully into memory (JSON / protobuf formats). Streaming formats have no cap. */
 export const MAX_IN_MEMORY = 1024 * 1024 * 1024
@@ -16,6 +20,8 @@ export const MAX_IN_MEMORY = 1024 * 1024 * 1024
 export interface InputSource {
   /** Path, or '-' for stdin. */
   readonly name: string
+  /** The file on disk, when the content comes from one (not stdin / in-memory). */
+  readonly path?: string
   readonly gzipped: boolean
   /** Size on disk (compressed). */
   readonly size: number
@@ -43,9 +49,13 @@ function isGzip(b: Buffer): boolean {
 function guardedGunzip(src: Readable, name: string, compressedSize: number): Readable {
   const gz = createGunzip()
   let out = 0
+  // Compressed bytes inflated so far (read minus still queued in zlib): a ratio against the whole
+  // file would let a 5 MB bomb inflate to 1 GB (200 x 5 MB) first; this trips at BOMB_MIN_BYTES.
+  let consumed = 0
+  src.on('data', (c: Buffer) => { consumed += c.length })
   gz.on('data', (c: Buffer) => {
     out += c.length
-    if (out > BOMB_MIN_BYTES && out > compressedSize * BOMB_RATIO) {
+    if (out > BOMB_MIN_BYTES && out > Math.min(consumed - gz.writableLength, compressedSize) * BOMB_RATIO) {
       gz.destroy(new MalformedInputError('gzip', `${name} inflates to more than ${BOMB_RATIO}x its size (gzip bomb?); refusing`))
     }
   })
@@ -96,9 +106,12 @@ async function readHead(path: string, gz: boolean, size: number): Promise<Buffer
   return Buffer.concat(chunks, n).subarray(0, HEAD_BYTES)
 }
 
+/** What the CLI passes for a '-' argument (yargs would turn '-' into ''). */
+export const STDIN_MARKER = 'meshprof:stdin'
+
 /** Open a file (or '-' for stdin) as an InputSource. */
 export async function openInput(path: string): Promise<InputSource> {
-  if (path === '-') return fromBuffer('-', await collect(process.stdin, MAX_IN_MEMORY, 'stdin'))
+  if (path === '-' || path === STDIN_MARKER) return fromBuffer('-', await collect(process.stdin, MAX_IN_MEMORY, 'stdin'))
   let size: number
   try {
     const st = await fsp.stat(path)
@@ -129,6 +142,7 @@ export async function openInput(path: string): Promise<InputSource> {
   }
   return {
     name: path,
+    path,
     gzipped: gz,
     size,
     head,
@@ -183,4 +197,51 @@ export function decodeText(b: Buffer): string {
   let s = b.toString('utf8')
   if (s.charCodeAt(0) === 0xfeff) s = s.slice(1)
   return s
+}
+
+/**
+ * stdin as a ONE-SHOT stream for streaming consumers (`meshprof fold -`): only the head is
+ * buffered for detection, `stream()` may be called once, `readAll()` collects (bounded). Gzipped
+ * stdin falls back to the in-memory path of openInput('-').
+ */
+export async function openStdinStream(stdin: NodeJS.ReadableStream = process.stdin): Promise<InputSource> {
+  const it = (stdin as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]()
+  const chunks: Buffer[] = []
+  let n = 0
+  let ended = false
+  while (n < HEAD_BYTES) {
+    const r = await it.next()
+    if (r.done) {
+      ended = true
+      break
+    }
+    const c = typeof r.value === 'string' ? Buffer.from(r.value) : r.value
+    chunks.push(c)
+    n += c.length
+  }
+  const first = Buffer.concat(chunks, n)
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (first.length) yield first
+    if (ended) return
+    for (;;) {
+      const r = await it.next()
+      if (r.done) return
+      yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value
+    }
+  }
+  if (isGzip(first)) return fromBuffer('-', await collect(NodeReadable.from(rest()), MAX_IN_MEMORY, 'stdin'))
+  let used = false
+  const once = (): Readable => {
+    if (used) throw new MeshprofError('stdin can be read only once', EXIT.USAGE)
+    used = true
+    return NodeReadable.from(rest(), { objectMode: false })
+  }
+  return {
+    name: '-',
+    gzipped: false,
+    size: n,
+    head: first.subarray(0, HEAD_BYTES),
+    stream: once,
+    readAll: () => collect(once(), MAX_IN_MEMORY, 'stdin'),
+  }
 }

@@ -48,7 +48,7 @@ export interface SocketSnapshot {
 
 /** Network facts recorded in the same window as the CPU profile (capture issue). */
 export interface NetworkEvidence {
-  /** 'node-diagnostics-channel' (inside a Node target) or 'proc-net' (sampled from /proc). */
+  /** 'node-probe' (inside a Node target: meshprof capture), 'node-diagnostics-channel', or 'proc-net' (sampled from /proc). */
   readonly source: string
   readonly windowMs: number
   readonly connects: readonly ConnectEvent[]

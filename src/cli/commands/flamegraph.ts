@@ -1,12 +1,94 @@
-// STUB: being written. Replace whole file.
+import { basename } from 'node:path'
 import type { CommandModule } from 'yargs'
-import { MeshprofError } from '../../util/errors.js'
+import { processIo } from '../io.js'
+import { applyFilters, loadOptions, loadProfiles, regexOption, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
+import { mergedMeta, renderFlamegraphHtml, type FindingLike } from '../../render/html/flamegraph.js'
+import { mergeProfiles } from '../../model/ops.js'
+import { expandInput } from './analyze.js'
+import { analyzeProfile } from '../../analyze/index.js'
+import type { Profile } from '../../model/types.js'
+import type { Io } from '../io.js'
 
-const cmd: CommandModule = {
+interface FlamegraphArgs extends InputArgs, FilterArgs {
+  profile: string
+  output?: string
+  title?: string
+  icicle?: boolean
+  highlight?: string
+  findings?: boolean
+}
+
+/** Above this many stack nodes the analyze rules run only with --findings (they can take seconds). */
+export const AUTO_FINDINGS_MAX_STACKS = 50_000
+
+/**
+ * The findings panel: the profile's own findings when it carries some, else the analyze rules'
+ * (automatically for profiles up to AUTO_FINDINGS_MAX_STACKS stack nodes, always with --findings);
+ * none with --no-findings.
+ */
+export function findingsFor(p: Profile, flag: boolean | undefined, io: Pick<Io, 'err' | 'verbose'>): FindingLike[] | undefined {
+  if (flag === false) return []
+  if (p.findings && p.findings.length) return undefined
+  if (flag === undefined && p.stackFrame.length > AUTO_FINDINGS_MAX_STACKS) {
+    if (io.verbose) io.err(`meshprof: ${p.stackFrame.length} stack nodes: not running the analyze rules for the findings panel (use --findings)\n`)
+    return undefined
+  }
+  try {
+    return analyzeProfile(p).map((f) => ({ ruleId: f.ruleId, severity: f.severity, title: f.title, share: f.share, frames: [...f.frames], ...(f.message ? { message: f.message } : {}) }))
+  } catch (e) {
+    if (io.verbose) io.err(`meshprof: warning: analyze rules failed, no findings panel: ${(e as Error)?.message ?? String(e)}\n`)
+    return undefined
+  }
+}
+
+/** `prof.pb.gz` -> `prof.flamegraph.html` in the current directory. */
+export function defaultHtmlName(input: string, suffix: string): string {
+  if (input === '-') return `stdin.${suffix}.html`
+  const b = basename(input).replace(/\.gz$/i, '').replace(/\.(cpuprofile|folded|txt|json|pb|pprof|prof|perf|collapsed|speedscope)$/i, '').replace(/\.(capture|perf|speedscope)$/i, '')
+  return `${b || 'profile'}.${suffix}.html`
+}
+
+/** Every profile in a file, or in a capture directory (its mesh.json, else every *.capture.json). */
+export async function loadAll(path: string, a: InputArgs, io: Io): Promise<Profile[]> {
+  const out: Profile[] = []
+  for (const file of await expandInput(path)) out.push(...(await loadProfiles(file, loadOptions(a, io))).profiles)
+  return out
+}
+
+const cmd: CommandModule<object, FlamegraphArgs> = {
   command: 'flamegraph <profile>',
-  describe: 'write one self-contained interactive flamegraph HTML file',
-  handler: async () => {
-    throw new MeshprofError('flamegraph: not implemented yet', 70)
+  describe: 'write one self-contained interactive flamegraph HTML file (offline, no network)',
+  builder: (y) =>
+    withFilterOptions(withInputOptions(y))
+      .positional('profile', { type: 'string', demandOption: true, describe: 'any profile meshprof reads, a capture directory, or - for stdin' })
+      .option('output', { alias: 'o', type: 'string', describe: 'HTML file to write; - for stdout (default: <profile>.flamegraph.html)' })
+      .option('title', { type: 'string', describe: 'page title (default: the process or file name)' })
+      .option('icicle', { type: 'boolean', describe: 'open in icicle layout (root on top)' })
+      .option('highlight', { type: 'string', describe: 'highlight frames matching this regex when the page opens' })
+      .option('findings', { type: 'boolean', describe: `findings panel from the analyze rules (default: on up to ${AUTO_FINDINGS_MAX_STACKS.toLocaleString('en-US')} stack nodes; --no-findings: off)` })
+      .example('meshprof flamegraph capture.json -o flame.html', 'one self-contained page, works offline')
+      .example('meshprof flamegraph perf.txt --icicle --title "gossip node 3"', 'root on top, own title')
+      .example("meshprof flamegraph prof.pb.gz --highlight 'connect|handshake'", 'open with those frames highlighted') as never,
+  handler: async (a) => {
+    const io = processIo(a)
+    regexOption('highlight', a.highlight)
+    const profiles = await loadAll(a.profile, a, io)
+    const one = profiles.length === 1 ? profiles[0]! : { ...mergeProfiles(profiles), meta: mergedMeta(profiles) }
+    const p = applyFilters(one, a)
+    const findings = findingsFor(p, a.findings, io)
+    const html = renderFlamegraphHtml(p, {
+      ...(findings !== undefined ? { findings } : {}),
+      ...(a.title !== undefined ? { title: a.title } : {}),
+      ...(a.icicle ? { icicle: true } : {}),
+      ...(a.highlight ? { highlight: a.highlight } : {}),
+    })
+    const out = a.output ?? defaultHtmlName(a.profile, 'flamegraph')
+    if (out === '-') {
+      io.out(html)
+      return
+    }
+    await writeOutput(out, html)
+    io.err(`meshprof: wrote ${out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)\n`)
   },
 }
 export default cmd

@@ -1,10 +1,11 @@
 import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
-import { applyFilters, loadInput, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
+import { applyFilters, loadOptions, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
 import { toFolded } from '../../formats/folded.js'
-import { openInput } from '../../formats/source.js'
-import { detectFormat, importerFor } from '../../formats/index.js'
-import { foldPerfScriptToString } from '../../formats/perf-script.js'
+import { openInput, openStdinStream } from '../../formats/source.js'
+import { detectFormat, importerFor, loadFromSource } from '../../formats/index.js'
+import { mergeProfiles } from '../../model/ops.js'
+import { foldPerfScript } from '../../formats/perf-script.js'
 import type { PerfOptions } from '../../formats/types.js'
 
 interface FoldArgs extends InputArgs, FilterArgs {
@@ -39,14 +40,19 @@ const fold: CommandModule<object, FoldArgs> = {
   handler: async (a) => {
     const io = processIo(a)
     const perf: PerfOptions = { pid: a.pid, tid: a.tid, kernel: a.kernel, jit: a.jit, all: a.all, addrs: a.addrs, eventFilter: a['event-filter'], dropUnterminatedLast: a['drop-last'] }
-    const input = await openInput(a.profile)
+    const profile = a.profile
+    // stdin streams too (perf script | meshprof fold -): only its head is buffered for detection.
+    const input = profile === '-' ? await openStdinStream() : await openInput(profile)
     const imp = a.format ? importerFor(a.format) : detectFormat(input)
-    if (io.verbose) io.err(`meshprof: ${a.profile}: detected ${imp.id}${input.gzipped ? ' (gzip)' : ''}\n`)
-    let text: string
+    if (io.verbose) io.err(`meshprof: ${profile}: detected ${imp.id}${input.gzipped ? ' (gzip)' : ''}\n`)
+    let text: string | Buffer
     if (imp.id === 'perf-script' && !a.focus && !a.ignore && !a.hide) {
-      text = await foldPerfScriptToString(input, perf)
+      // Bytes, not a string: byte-identical to stackcollapse-perf.pl even for non-UTF-8 names.
+      text = (await foldPerfScript(input, perf, { warn: (m) => io.err(`meshprof: note: ${m}\n`) })).output
     } else {
-      const p = applyFilters(await loadInput(a.profile, a, io, { perf }), a)
+      // Through the model: no demangling, so names stay those stackcollapse-perf.pl prints.
+      const { profiles } = await loadFromSource(input, { ...loadOptions(a, io, { perf: { ...perf, demangle: false } }), format: imp.id, onDetect: undefined })
+      const p = applyFilters(profiles.length === 1 ? profiles[0]! : mergeProfiles(profiles), a)
       text = toFolded(p)
     }
     if (a.output) await writeOutput(a.output, text)

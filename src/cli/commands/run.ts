@@ -1,12 +1,70 @@
-// STUB: being written. Replace whole file.
+// `meshprof run [-d 15s] [-o DIR] -- cmd args...`: launch with the agent preloaded and profile every
+// Node process of the command until it exits, -d passes, or Ctrl-C.
 import type { CommandModule } from 'yargs'
-import { MeshprofError } from '../../util/errors.js'
+import { processIo } from '../io.js'
+import { UsageError } from '../../util/errors.js'
+import { DEFAULT_RATE_HZ, defaultOutDir, interruptible, outcomeCode, parseDuration, parseRate, printOutcome } from './capture.js'
 
-const cmd: CommandModule = {
-  command: 'run <cmd..>',
-  describe: 'launch a command with the meshprof agent preloaded and profile it',
-  handler: async () => {
-    throw new MeshprofError('run: not implemented yet', 70)
+interface RunArgs {
+  cmd?: Array<string | number>
+  '--'?: Array<string | number>
+  duration?: string
+  rate: number
+  output?: string
+  json?: boolean
+  top: number
+  color?: boolean
+  verbose?: boolean
+}
+
+const cmd: CommandModule<object, RunArgs> = {
+  command: 'run [cmd..]',
+  describe: 'launch a command with the meshprof agent preloaded and profile it (every Node process it starts)',
+  builder: (y) =>
+    y
+      .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false } as never)
+      .positional('cmd', { type: 'string', array: true, describe: 'command and its arguments (after --)' })
+      .option('duration', { alias: 'd', type: 'string', describe: 'profile at most this long, then stop the command (default: until it exits)' })
+      .option('rate', { type: 'number', default: DEFAULT_RATE_HZ, describe: 'sampling frequency, Hz' })
+      .option('output', { alias: 'o', type: 'string', describe: 'output directory (default ./meshprof-captures/<time>/)' })
+      .option('top', { alias: 'n', type: 'number', default: 10, describe: 'hot frames to print' })
+      .option('json', { type: 'boolean', describe: 'print a JSON summary instead of text' })
+      .example('$0 run -o cap/ -- node mesh.js', 'profile until mesh.js exits (or Ctrl-C)')
+      .example('$0 run -d 30s -- node server.js', '30 s, then stop the server') as never,
+  handler: async (a) => {
+    const io = processIo(a)
+    const argv = [...(a.cmd ?? []), ...(a['--'] ?? [])].map(String)
+    if (argv.length === 0) throw new UsageError('name the command to run after --, e.g. meshprof run -- node app.js')
+    const durationMs = a.duration !== undefined ? parseDuration(a.duration) : undefined
+    const rateHz = parseRate(a.rate)
+    const { runWithAgent } = await import('../../capture/run.js')
+    const intr = interruptible(io)
+    const tty = Boolean(process.stderr.isTTY)
+    let outcome
+    try {
+      outcome = await runWithAgent({
+        cmd: argv,
+        durationMs,
+        rateHz,
+        outDir: a.output ?? defaultOutDir(),
+        signal: intr.signal,
+        log: (l) => io.err(`${l}\n`),
+        onCountdown: tty && !a.json && durationMs !== undefined ? (left) => io.err(`\r\x1b[Kmeshprof: ${Math.ceil((left ?? 0) / 1000)} s left`) : undefined,
+      })
+    } finally {
+      intr.dispose()
+      if (tty) io.err('\r\x1b[K')
+    }
+    const ce = outcome.childExit
+    if (ce && !a.json) io.err(`meshprof: ${argv[0]} exited (${ce.signal ?? `code ${ce.code}`})\n`)
+    if (outcome.results.length === 0) {
+      io.err('meshprof: no Node process of the command loaded the agent; nothing captured\n')
+      process.exitCode = 5
+      return
+    }
+    await printOutcome(outcome, io, { json: a.json, top: a.top, what: 'run' })
+    const code = outcomeCode(outcome)
+    if (code !== 0) process.exitCode = code
   },
 }
 export default cmd

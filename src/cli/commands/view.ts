@@ -1,12 +1,41 @@
-// STUB: being written. Replace whole file.
+import { basename } from 'node:path'
 import type { CommandModule } from 'yargs'
-import { MeshprofError } from '../../util/errors.js'
+import { processIo } from '../io.js'
+import { applyFilters, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
+import { toSpeedscope } from '../../formats/speedscope-export.js'
+import { renderSpeedscopeHtml } from '../../render/speedscope-view.js'
+import { defaultHtmlName, loadAll } from './flamegraph.js'
 
-const cmd: CommandModule = {
+interface ViewArgs extends InputArgs, FilterArgs {
+  profile: string
+  output?: string
+  title?: string
+}
+
+const cmd: CommandModule<object, ViewArgs> = {
   command: 'view <profile>',
   describe: 'write an offline speedscope viewer HTML with the profile inside',
-  handler: async () => {
-    throw new MeshprofError('view: not implemented yet', 70)
+  builder: (y) =>
+    withFilterOptions(withInputOptions(y))
+      .positional('profile', { type: 'string', demandOption: true, describe: 'any profile meshprof reads, a capture directory, or - for stdin' })
+      .option('output', { alias: 'o', type: 'string', describe: 'HTML file to write; - for stdout (default: <profile>.view.html)' })
+      .option('title', { type: 'string', describe: 'page title' })
+      .example('meshprof view prof.pb.gz -o prof.view.html', "speedscope's time-order / left-heavy / sandwich views, offline")
+      .example('open prof.view.html#view=sandwich', 'open straight in a view (time-ordered, left-heavy, sandwich)') as never,
+  handler: async (a) => {
+    const io = processIo(a)
+    const profiles = await loadAll(a.profile, a, io)
+    const filtered = profiles.map((p) => applyFilters(p, a))
+    const name = a.profile === '-' ? 'stdin' : basename(a.profile)
+    const text = toSpeedscope(filtered, name)
+    const html = renderSpeedscopeHtml(text, { name: `${name.replace(/\.speedscope\.json$/i, '')}.speedscope.json`, ...(a.title !== undefined ? { title: a.title } : {}) })
+    const out = a.output ?? defaultHtmlName(a.profile, 'view')
+    if (out === '-') {
+      io.out(html)
+      return
+    }
+    await writeOutput(out, html)
+    io.err(`meshprof: wrote ${out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)\n`)
   },
 }
 export default cmd

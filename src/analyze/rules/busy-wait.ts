@@ -1,0 +1,219 @@
+// busy-wait: the process holds about a whole core for the whole window in one loop path that never
+// blocks (re-polling a closed channel, a setImmediate / microtask loop, a spin on try_recv).
+import { isIdleFrame } from '../classify.js'
+import type { Finding, Rule, RuleContext, Severity } from './types.js'
+import { chain, cores as fmtCores, pct, shortName, trimStack } from './util.js'
+
+/** Frames that block, park or wait: their presence means the loop yields the CPU. */
+export const BLOCKING_RE = /(^|[^A-Za-z])(futex|epoll_wait|epoll_pwait|__epoll|nanosleep|clock_nanosleep|usleep|pthread_cond_(timed)?wait|sem_wait|park|park_timeout|poll_oneoff|io_getevents|io_uring_enter|do_select|__select|ppoll|sys_poll|__poll|WaitForSingleObject|Atomics\.wait|sleep|schedule_timeout|do_idle|cpu_idle)/i
+
+/** Frames of re-polling loops: the loop gives control back and is called again at once. */
+/** libuv's check phase: the setImmediate queue. */
+const IMMEDIATE_RE = /^processImmediate$|^(node::)?CheckImmediate|uv__run_check/
+
+export const REPOLL_RE = /processImmediate|runMicrotasks|processTicksAndRejections|setImmediate|queueMicrotask|(^|[^A-Za-z])(try_?recv|tryRecv|try_lock|try_read|sched_yield|yield_now|Gosched|spin|busy|poll|recv|next_event|nextEvent)/i
+
+function isBlocking(name: string, kind: string): boolean {
+  return kind === 'idle' || BLOCKING_RE.test(name)
+}
+
+export const busyWait: Rule = {
+  id: 'busy-wait',
+  title: 'Busy-wait',
+  severity: 'high',
+  source: 'builtin',
+  description:
+    'The process holds about a whole core for the whole window in one loop path with no blocking: no (idle), futex, ' +
+    'epoll_wait, park or sleep frames. Needs the window length and CPU time (capture) or a profiler that records idle ' +
+    'time (V8), or a perf profile with a known window.',
+  remedy: 'block or park instead of re-polling: on a closed channel leave the loop (break) instead of continuing; await a real event instead of setImmediate / microtask re-scheduling',
+  thresholds: {
+    minCores: { default: 0.85, min: 0, description: 'average CPU cores the process (V8: the main thread) must hold over the window' },
+    minPathShare: { default: 0.6, min: 0, max: 1, description: 'share of the busy (non-idle, non-blocking) samples that one path from the root must hold' },
+    maxBlockingShare: { default: 0.05, min: 0, max: 1, description: 'at most this share of all samples blocked: blocking / parking frames, or idle stretches of at least minIdleRunMs' },
+    minIdleRunMs: { default: 10, min: 0, description: 'idle shorter than this (V8 (idle) between two setImmediate turns) is the loop polling, not blocking; at least 5 sampling periods' },
+    minBusySlices: { default: 0.8, min: 0, max: 1, description: 'with timestamps: part of the window\'s time slices that must each be busy (>= minCores)' },
+  },
+  check(ctx: RuleContext): Finding[] {
+    const { agg, profile: p } = ctx
+    const T = agg.total
+    if (T <= 0) return []
+    const idle = agg.mask('idle-kind', (f) => f.kind === 'idle' || f.name === '(idle)')
+    const blockingFrames = agg.mask('blocking-frames', (f) => f.kind !== 'idle' && f.name !== '(idle)' && (isBlocking(f.name, f.kind) || isIdleFrame(f)))
+    const dur = agg.window.durationNs
+    // Idle that waits: runs of consecutive idle samples of at least minIdleRunMs that do not end in
+    // the immediate queue. An idle stretch followed straight by processImmediate was libuv polling
+    // with timeout 0 (immediates were pending), or the OS running something else: no wait at all.
+    let waiting = idle.weight
+    let rowWaiting: Uint8Array | undefined
+    let pollIdle = 0
+    let runs = 0
+    let runsIntoLoop = 0
+    if (p.times && idle.weight > 0 && dur) {
+      const minRun = Math.max(ctx.t('minIdleRunMs') * 1e6, 5 * (p.meta.periodNs ?? 0))
+      const col = p.values[agg.value]!
+      const neutral = agg.mask('program-gc', (f) => f.kind === 'program' || f.kind === 'gc')
+      const immediate = agg.mask('immediate-queue', (f) => IMMEDIATE_RE.test(f.name))
+      rowWaiting = new Uint8Array(p.sampleStack.length)
+      waiting = 0
+      const n = p.sampleStack.length
+      const isIdleRow = (r: number) => { const s = p.sampleStack[r]!; return s >= 0 && idle.stacks[s] === 1 }
+      const found: { r: number; e: number; w: number; long: boolean; direct: boolean; soon: boolean }[] = []
+      let r = 0
+      while (r < n) {
+        if (!isIdleRow(r)) { r++; continue }
+        let e = r
+        let w = 0
+        while (e < n && isIdleRow(e)) { w += col[e]!; e++ }
+        let next = e
+        while (next < n && (p.sampleStack[next]! < 0 || neutral.stacks[p.sampleStack[next]!] || idle.stacks[p.sampleStack[next]!])) next++
+        const direct = next < n && p.sampleStack[next]! >= 0 && immediate.stacks[p.sampleStack[next]!] === 1
+        // the immediate queue runs before the loop goes idle again (an I/O callback came first)
+        let soon = direct
+        for (let k = e; !soon && k < n && !isIdleRow(k); k++) { const st = p.sampleStack[k]!; if (st >= 0 && immediate.stacks[st]) soon = true }
+        const endT = e < n ? p.times[e]! : dur
+        found.push({ r, e, w, long: endT - p.times[r]! >= minRun, direct, soon })
+        r = e
+      }
+      runs = found.length
+      runsIntoLoop = found.filter((x) => x.direct).length
+      // When nearly every idle stretch goes straight into the immediate queue, the loop never waits:
+      // a stretch that first runs an I/O callback and then the immediate queue did not wait either.
+      const loopNeverWaits = runs > 0 && runsIntoLoop >= 0.8 * runs
+      for (const x of found) {
+        const polling = x.direct || (loopNeverWaits && x.soon)
+        if (x.long && !polling) {
+          waiting += x.w
+          for (let k = x.r; k < x.e; k++) rowWaiting[k] = 1
+        } else pollIdle += x.w
+      }
+    }
+    const cpu = agg.window.cpuTimeNs
+    // A process that the OS measured on-CPU for most of the window cannot have waited longer than the
+    // rest of it: long (idle) stretches beyond that are the sampler seeing a descheduled process on a
+    // busy machine, not the event loop waiting for an event.
+    if (cpu !== undefined && dur && rowWaiting && waiting > 0) {
+      const maxWaiting = Math.max(0, 1 - cpu / dur) * T
+      if (waiting > maxWaiting) {
+        pollIdle += waiting - maxWaiting
+        waiting = maxWaiting
+        // Which stretches were the real waits is unknown; the time slices then judge by CPU alone.
+        if (cpu / dur >= ctx.t('minCores')) rowWaiting.fill(0)
+      }
+    }
+    let busy: number | undefined
+    let busyBasis: string
+    if (agg.recordsIdle && rowWaiting) { busy = (T - waiting) / T; busyBasis = pollIdle > 0 ? 'samples; idle that did not wait for an event counted as busy' : 'samples' }
+    else if (cpu !== undefined && dur) { busy = cpu / dur; busyBasis = 'CPU time of the process' }
+    else if (agg.recordsIdle) { busy = (T - idle.weight) / T; busyBasis = 'samples' }
+    else { busy = agg.window.cores; busyBasis = 'on-CPU samples over the window' }
+    if (busy === undefined) {
+      ctx.skip('window length and CPU time unknown (no capture data, no idle samples): cannot tell whether a core is held for the whole window')
+      return []
+    }
+    if (busy < ctx.t('minCores')) return []
+    const blockingShare = agg.share(waiting + blockingFrames.weight)
+    if (blockingShare > ctx.t('maxBlockingShare')) return []
+    const busyWeight = T - idle.weight - blockingFrames.weight
+    if (busyWeight <= 0) return []
+
+    // The dominant path: from the heaviest non-idle root, descend into the heaviest child while it
+    // holds minPathShare of the busy samples.
+    const tot = agg.stackTotals
+    const need = ctx.t('minPathShare') * busyWeight
+    const children = new Map<number, number[]>()
+    const roots: number[] = []
+    for (let s = 0; s < p.stackParent.length; s++) {
+      if (idle.stacks[s]) continue
+      const par = p.stackParent[s]!
+      if (par < 0) roots.push(s)
+      else {
+        let c = children.get(par)
+        if (!c) children.set(par, (c = []))
+        c.push(s)
+      }
+    }
+    const heaviest = (xs: number[] | undefined) => (xs ?? []).reduce((b, s) => (b < 0 || tot[s]! > tot[b]! ? s : b), -1)
+    let node = heaviest(roots)
+    if (node < 0 || tot[node]! < need) return []
+    for (;;) {
+      const c = heaviest(children.get(node))
+      if (c < 0 || tot[c]! < need) break
+      node = c
+    }
+    const names = agg.names(node)
+    // Under the path end: the heaviest leaf stacks tell what the loop does.
+    const under = new Uint8Array(p.stackFrame.length)
+    under[node] = 1
+    for (let s = node + 1; s < under.length; s++) {
+      const par = p.stackParent[s]!
+      if (par >= 0 && under[par]) under[s] = 1
+    }
+    const stacks = agg.topStacks(under, 3, (n) => trimStack(n.map(shortName)))
+    const repoll = [...names, ...stacks.flatMap((x) => x.frames)].find((n) => REPOLL_RE.test(n))
+    if (names.length < 2 && !repoll) return []
+
+    // The whole window: every time slice busy.
+    let busySlices: number | undefined
+    let slices = 0
+    if (p.times && dur && dur > 0) {
+      slices = Math.max(4, Math.min(20, Math.round(dur / 250e6)))
+      const width = dur / slices
+      const tot2 = new Float64Array(slices)
+      const lng = new Float64Array(slices)
+      const col = p.values[agg.value]!
+      for (let r = 0; r < p.sampleStack.length; r++) {
+        const b = Math.min(slices - 1, Math.max(0, Math.floor(p.times[r]! / width)))
+        tot2[b]! += col[r]!
+        const s = p.sampleStack[r]!
+        if (rowWaiting ? rowWaiting[r] : s >= 0 && idle.stacks[s]) lng[b]! += col[r]!
+      }
+      const per = agg.recordsIdle ? undefined : T / (agg.window.cores ?? 1) / slices
+      let ok = 0
+      for (let i = 0; i < slices; i++) {
+        const frac = per === undefined ? (tot2[i]! > 0 ? (tot2[i]! - lng[i]!) / tot2[i]! : 0) : tot2[i]! / per
+        if (frac >= ctx.t('minCores')) ok++
+      }
+      busySlices = ok / slices
+    }
+    if (busySlices !== undefined && busySlices < ctx.t('minBusySlices')) return []
+
+    const pathShare = agg.share(tot[node]!)
+    const pathOfBusy = tot[node]! / busyWeight
+    const severity: Severity = repoll ? 'high' : 'low'
+    const leaf = stacks[0]?.frames ?? names
+    const shown = chain([...names.map(shortName), ...leaf.slice(names.length)], 6)
+    const notes: string[] = []
+    notes.push(`${busy >= 0.995 ? 'a whole' : busy.toFixed(2)} core${busy >= 0.995 || busy > 1 ? '' : 's'} busy over ${dur ? (dur / 1e9).toFixed(1) + ' s' : 'the window'} (${busyBasis}); blocked / parked: ${pct(blockingShare)} of samples`)
+    notes.push(`the path holds ${pct(pathOfBusy)} of the busy samples (${pct(pathShare)} of all)`)
+    if (pollIdle > 0) notes.push(`the event loop never waited for an event: ${runsIntoLoop} of ${runs} idle stretches (${pct(agg.share(pollIdle))} of samples: polling, or the OS running other processes) went straight back into the immediate queue`)
+    if (cpu !== undefined && dur && cpu / dur < busy - 0.1) notes.push(`the OS gave it ${(cpu / dur).toFixed(2)} cores of CPU time: the machine was shared; alone it takes a whole core`)
+    if (busySlices !== undefined) notes.push(`busy in ${Math.round(busySlices * slices)} of ${slices} time slices`)
+    else notes.push('no per-sample timestamps: steadiness over the window not checked')
+    if (repoll) notes.push(`re-polling loop: ${shortName(repoll)} hands control back and is called again at once, never parking`)
+    else notes.push('no re-poll frame on the path: if this is intended computation, it is a hot loop, not a spin')
+    const numbers: Record<string, number | string> = {
+      busyCores: round(busy),
+      pathShare: round(pathShare),
+      pathShareOfBusy: round(pathOfBusy),
+      blockingShare: round(blockingShare),
+      pollIdleShare: round(agg.share(pollIdle)),
+      path: names.map(shortName).join(';'),
+    }
+    if (busySlices !== undefined) numbers.busySlices = round(busySlices)
+    if (repoll) numbers.repollFrame = shortName(repoll)
+    return [ctx.finding({
+      severity,
+      share: pathShare,
+      cores: Math.min(busy, 1),
+      message: `one loop path holds ${busy >= 0.995 ? 'a whole core' : `${Math.min(busy, 1).toFixed(2)} cores`} with no blocking: ${shown}`,
+      frames: [...new Set([...names.slice(-3), ...leaf.slice(-2)].map(shortName))],
+      evidence: { stacks, numbers, notes },
+    })]
+  },
+}
+
+function round(x: number, d = 4): number {
+  const m = 10 ** d
+  return Math.round(x * m) / m
+}

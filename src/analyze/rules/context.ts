@@ -1,0 +1,240 @@
+// Lazily computed aggregates that every rule of one run shares, and the RuleContext built on them.
+import { stackDepths, stackFrames } from '../../model/builder.js'
+import { stackTotals, stackWeights, totalWeight } from '../../model/ops.js'
+import type { Frame, Profile } from '../../model/types.js'
+import type { Aggregates, Evidence, Finding, Rule, RuleContext, Skip, StackExample, StackMaskInfo, WindowFacts } from './types.js'
+
+/** The profiler itself records off-CPU time as samples (so the total already covers the window). */
+function profilerRecordsIdle(p: Profile, value: number): boolean {
+  if (p.meta.sourceFormat === 'cpuprofile') return true
+  const vt = p.valueTypes[value]
+  if (vt && /wall/i.test(vt.type)) return true
+  return false
+}
+
+export class ProfileAggregates implements Aggregates {
+  readonly value: number
+  private cache = new Map<string, StackMaskInfo>()
+  private _total?: number
+  private _weights?: Float64Array
+  private _totals?: Float64Array
+  private _depths?: Int32Array
+  private _names?: string[]
+  private _idle?: number
+  private _window?: WindowFacts & { capacity?: number; denominator: number; recordsIdle: boolean }
+
+  constructor(readonly profile: Profile, value?: number) {
+    this.value = value !== undefined && value >= 0 && value < profile.values.length ? value : profile.defaultValue
+  }
+
+  get total(): number {
+    return (this._total ??= totalWeight(this.profile, this.value))
+  }
+
+  get stackWeights(): Float64Array {
+    return (this._weights ??= stackWeights(this.profile, this.value))
+  }
+
+  get stackTotals(): Float64Array {
+    return (this._totals ??= stackTotals(this.profile, this.value))
+  }
+
+  get depths(): Int32Array {
+    return (this._depths ??= stackDepths(this.profile))
+  }
+
+  get frameNames(): readonly string[] {
+    return (this._names ??= this.profile.frames.map((f) => f.name))
+  }
+
+  get idleWeight(): number {
+    if (this._idle === undefined) this._idle = this.mask('idle-kind', (f) => f.kind === 'idle' || f.name === '(idle)').weight
+    return this._idle
+  }
+
+  private get facts() {
+    if (this._window) return this._window
+    const p = this.profile
+    const T = this.total
+    let durationNs = p.meta.durationNs && p.meta.durationNs > 0 ? p.meta.durationNs : undefined
+    if (durationNs === undefined && p.times && p.times.length > 1) {
+      let lo = Infinity
+      let hi = -Infinity
+      for (const t of p.times) { if (t < lo) lo = t; if (t > hi) hi = t }
+      if (hi > lo) durationNs = hi - lo + (p.meta.periodNs ?? 0)
+    }
+    const cpuTimeNs = p.meta.cpuTimeNs && p.meta.cpuTimeNs > 0 ? p.meta.cpuTimeNs : undefined
+    const vt = p.valueTypes[this.value]!
+    let capacity: number | undefined
+    if (durationNs !== undefined) {
+      if (vt.unit === 'nanoseconds') capacity = durationNs
+      else if (vt.unit === 'microseconds') capacity = durationNs / 1e3
+      else if (vt.unit === 'milliseconds') capacity = durationNs / 1e6
+      else if (vt.unit === 'count' && p.meta.periodNs && p.meta.periodNs > 0) capacity = durationNs / p.meta.periodNs
+    }
+    const recordsIdle = profilerRecordsIdle(p, this.value) || this.idleWeight > 0
+    let cores: number | undefined
+    let denominator = T
+    let basis: string
+    if (cpuTimeNs !== undefined && durationNs !== undefined) {
+      cores = cpuTimeNs / durationNs
+      if (!recordsIdle && cores > 0 && cores < 1) denominator = T / cores
+      basis = recordsIdle
+        ? 'shares are of all samples, idle included'
+        : `shares are of the whole window at one core (the process used ${cores.toFixed(2)} cores)`
+    } else if (recordsIdle) {
+      if (T > 0) cores = (T - this.idleWeight) / T
+      basis = 'shares are of all samples, idle included'
+    } else if (capacity !== undefined && capacity > 0) {
+      cores = T / capacity
+      denominator = Math.max(T, capacity)
+      basis = denominator > T
+        ? `shares are of the whole window at one core (on-CPU samples only; ${cores.toFixed(2)} cores used)`
+        : 'shares are of all samples'
+    } else {
+      basis = 'shares are of all samples (the window length is unknown, so idle time is not counted)'
+    }
+    this._window = { durationNs, cpuTimeNs, cores, basis, capacity, denominator, recordsIdle }
+    return this._window
+  }
+
+  get window(): WindowFacts {
+    const { durationNs, cpuTimeNs, cores, basis } = this.facts
+    return { ...(durationNs !== undefined ? { durationNs } : {}), ...(cpuTimeNs !== undefined ? { cpuTimeNs } : {}), ...(cores !== undefined ? { cores } : {}), basis }
+  }
+
+  get denominator(): number {
+    return this.facts.denominator
+  }
+
+  get recordsIdle(): boolean {
+    return this.facts.recordsIdle
+  }
+
+  share(weight: number): number {
+    const d = this.denominator
+    return d > 0 ? Math.min(1, weight / d) : 0
+  }
+
+  cores(weight: number): number | undefined {
+    const f = this.facts
+    const T = this.total
+    if (T <= 0) return undefined
+    if (f.recordsIdle) {
+      if (f.durationNs === undefined) return undefined
+      return weight / T
+    }
+    if (f.cpuTimeNs !== undefined && f.durationNs !== undefined) {
+      const busy = T - this.idleWeight
+      return busy > 0 ? (weight / busy) * (f.cpuTimeNs / f.durationNs) : undefined
+    }
+    if (f.capacity !== undefined && f.capacity > 0) return weight / f.capacity
+    return undefined
+  }
+
+  mask(key: string, pred: (f: Frame, index: number) => boolean): StackMaskInfo {
+    const hit = this.cache.get(key)
+    if (hit) return hit
+    const p = this.profile
+    const fm = new Uint8Array(p.frames.length)
+    for (let i = 0; i < fm.length; i++) fm[i] = pred(p.frames[i]!, i) ? 1 : 0
+    const n = p.stackFrame.length
+    const stacks = new Uint8Array(n)
+    for (let s = 0; s < n; s++) {
+      const par = p.stackParent[s]!
+      stacks[s] = (par >= 0 ? stacks[par]! : 0) | fm[p.stackFrame[s]!]!
+    }
+    const w = this.stackWeights
+    let weight = 0
+    for (let s = 0; s < n; s++) if (stacks[s]) weight += w[s]!
+    const info = { stacks, weight }
+    this.cache.set(key, info)
+    return info
+  }
+
+  names(stack: number): string[] {
+    const names = this.frameNames
+    return stackFrames(this.profile, stack).map((f) => names[f]!)
+  }
+
+  topStacks(stacks: Uint8Array, n: number, trim?: (names: string[]) => string[]): StackExample[] {
+    const w = this.stackWeights
+    const agg = new Map<string, { frames: string[]; weight: number }>()
+    for (let s = 0; s < w.length; s++) {
+      if (!stacks[s] || w[s]! <= 0) continue
+      const frames = trim ? trim(this.names(s)) : this.names(s)
+      const key = frames.join('\u0000')
+      const e = agg.get(key)
+      if (e) e.weight += w[s]!
+      else agg.set(key, { frames, weight: w[s]! })
+    }
+    return [...agg.values()]
+      .sort((a, b) => b.weight - a.weight || (a.frames.join(';') < b.frames.join(';') ? -1 : 1))
+      .slice(0, n)
+      .map((e) => ({ frames: e.frames, weight: e.weight, share: this.share(e.weight) }))
+  }
+
+  buckets(n: number, stacks?: Uint8Array) {
+    const p = this.profile
+    if (!p.times || p.times.length === 0 || n < 1) return undefined
+    const end = this.facts.durationNs ?? 0
+    if (!(end > 0)) return undefined
+    const total = new Float64Array(n)
+    const masked = new Float64Array(n)
+    const rows = new Int32Array(n)
+    const col = p.values[this.value]!
+    const width = end / n
+    for (let r = 0; r < p.sampleStack.length; r++) {
+      const t = p.times[r]!
+      let b = Math.floor(t / width)
+      if (b < 0) b = 0
+      if (b >= n) b = n - 1
+      const v = col[r]!
+      total[b]! += v
+      rows[b]!++
+      const s = p.sampleStack[r]!
+      if (stacks && s >= 0 && stacks[s]) masked[b]! += v
+    }
+    return { total, masked, rows }
+  }
+}
+
+/** Builds the per-rule context. `skips` collects the rules that could not run. */
+export function makeContext(rule: Rule, agg: Aggregates, thresholds: ReadonlyMap<string, number>, skips: Skip[]): RuleContext {
+  return {
+    profile: agg.profile,
+    agg,
+    rule,
+    t(key: string): number {
+      const over = thresholds.get(`${rule.id}.${key}`)
+      if (over !== undefined) return over
+      const spec = rule.thresholds[key]
+      if (!spec) throw new Error(`rule ${rule.id} has no threshold '${key}'`)
+      return spec.default
+    },
+    skip(reason: string) {
+      skips.push({ ruleId: rule.id, reason })
+    },
+    finding(f) {
+      const cores = f.cores !== undefined ? f.cores : f.weight !== undefined ? agg.cores(f.weight) : undefined
+      const evidence: Evidence = { stacks: f.evidence?.stacks ?? [], numbers: f.evidence?.numbers ?? {}, notes: f.evidence?.notes ?? [] }
+      const out: Finding = {
+        ruleId: rule.id,
+        severity: f.severity,
+        title: rule.title,
+        share: f.share,
+        ...(cores !== undefined && Number.isFinite(cores) ? { cpuCores: round(cores, 3) } : {}),
+        message: f.message,
+        remedy: f.remedy ?? rule.remedy,
+        frames: f.frames,
+        evidence,
+      }
+      return out
+    },
+  }
+}
+
+export function round(x: number, digits = 4): number {
+  const m = 10 ** digits
+  return Math.round(x * m) / m
+}

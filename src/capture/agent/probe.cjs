@@ -1,0 +1,423 @@
+'use strict'
+// In-target half of `meshprof capture`. Runs INSIDE the profiled Node process:
+// - the inspector back-end evaluates this file's text in the target through Runtime.evaluate
+//   (so it may not use `require` unless the evaluation provides one; builtins come from
+//   process.getBuiltinModule), then closes the inspector port again;
+// - the agent preload (preload.cjs) require()s it.
+//
+// It records, for one capture window:
+// - a CPU profile (inspector: an in-process inspector.Session, which keeps running after the
+//   inspector's TCP port is closed; agent: @datadog/pprof's CPU-time profiler);
+// - every outgoing TCP/TLS connect: remote, time, TLS or plain, the JavaScript stack that initiated
+//   it and whether an established socket to that remote already existed;
+// - the established outgoing sockets at the start, every second, and at the end.
+// and streams it as newline-delimited JSON over a local socket to meshprof.
+//
+// Why a Socket.prototype.connect wrapper and not only diagnostics_channel `net.client.socket`:
+// on Node 20 `tls.connect()` does not publish on `net.client.socket` (only `net.connect()` does), and
+// the channel fires before the remote address is known. Every TCP connect, plain or TLS, goes through
+// net.Socket.prototype.connect, which is wrapped for the window only and restored afterwards (or
+// left as an inert pass-through if someone wrapped it after us).
+//
+// Protocol (one JSON object per line):
+//   probe -> meshprof: hello, started, stack, conn (batched in `conns`), snap, profile, end, error
+//   meshprof -> probe: {"cmd":"start","durationMs":N,"rateHz":N} | {"cmd":"stop"}
+// Safety: if meshprof goes away (socket closes) the probe stops and discards everything; if no
+// start arrives within armTimeoutMs it removes itself; it stops on its own after durationMs + graceMs.
+
+const PROBE_KEY = Symbol.for('meshprof.probe')
+const MAX_CONNECTS = 50000
+const MAX_STACKS = 4000
+const SNAPSHOT_EVERY_MS = 1000
+const FLUSH_EVERY_MS = 200
+/** Initiator stacks cost ~50 us each; at most this many per second (every connect is still counted). */
+const STACKS_PER_SECOND = 100
+
+function load(name) {
+  if (typeof process.getBuiltinModule === 'function') return process.getBuiltinModule(name)
+  // Node < 20.16: the inspector evaluation passes includeCommandLineAPI, which provides require.
+  // eslint-disable-next-line no-undef
+  return require(name)
+}
+
+/**
+ * cfg: { token, backend: 'inspector'|'agent', connectPath?, armTimeoutMs?, graceMs?, autoStart?: {durationMs, rateHz},
+ *        agentProfiler?: { start(rateHz), stopSync() -> {format, data} } }
+ * Returns { ok: true } or { ok: false, error }.
+ */
+function createProbe(cfg) {
+  const existing = globalThis[PROBE_KEY]
+  if (existing && existing.busy) return { ok: false, error: 'another meshprof capture is already running in this process' }
+  const net = load('net')
+  const fs = load('fs')
+  const { performance } = load('perf_hooks')
+
+  const probe = { busy: true }
+  globalThis[PROBE_KEY] = probe
+
+  let sock = null
+  let inbuf = ''
+  let started = false
+  let finished = false
+  let t0 = 0
+  let startEpochMs = 0
+  let cpu0 = null
+  let durationMs = 0
+  let timers = []
+  let pending = []
+  let connects = 0
+  let dropped = 0
+  let stackSecond = -1
+  let stacksThisSecond = 0
+  const stacks = new Map()
+  let session = null
+  let armTimer = null
+  let exitHooked = false
+
+  // ------------------------------------------------------------------ transport
+  function line(obj) {
+    return JSON.stringify(obj) + '\n'
+  }
+  let early = [] // lines sent before the socket is attached (autoStart)
+  function send(obj) {
+    if (sock && !sock.destroyed && sock.writable) sock.write(line(obj))
+    else if (!sock && early && early.length < 1000) early.push(line(obj))
+  }
+  function flush() {
+    if (pending.length === 0) return
+    const batch = pending
+    pending = []
+    send({ k: 'conns', c: batch })
+  }
+
+  // ------------------------------------------------------------------ network evidence
+  const proto = net.Socket.prototype
+  const origConnect = proto.connect
+  const hook = { active: false }
+  let handleCache = null
+  let handleCacheAt = -1
+
+  function isInbound(h) {
+    return Boolean(h.server || h._server || (h._tlsOptions && h._tlsOptions.isServer))
+  }
+  function outboundSockets() {
+    const now = performance.now()
+    if (handleCache && now - handleCacheAt < 20) return handleCache
+    const out = []
+    const handles = typeof process._getActiveHandles === 'function' ? process._getActiveHandles() : []
+    for (const h of handles) {
+      try {
+        if (h instanceof net.Socket && !h.destroyed && !h.connecting && !isInbound(h)) {
+          const port = h.remotePort
+          if (port) out.push({ sock: h, addr: h.remoteAddress, host: h._host, port })
+        }
+      } catch {
+        // a handle mid-teardown
+      }
+    }
+    handleCache = out
+    handleCacheAt = now
+    return out
+  }
+  function remoteOf(addr, port) {
+    return addr && addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`
+  }
+  function snapshot() {
+    handleCacheAt = -1
+    const remotes = outboundSockets().map((s) => remoteOf(s.addr, s.port)).sort()
+    send({ k: 'snap', t: Math.round((performance.now() - t0) * 1000) / 1000, r: remotes })
+  }
+  function stackId() {
+    const holder = {}
+    const lim = Error.stackTraceLimit
+    Error.stackTraceLimit = 40
+    Error.captureStackTrace(holder, connect)
+    Error.stackTraceLimit = lim
+    const lines = String(holder.stack || '').split('\n')
+    const frames = []
+    for (const l of lines) {
+      const m = /^\s*at (.*)$/.exec(l)
+      if (m) frames.push(m[1].replace(/file:\/\//g, ''))
+    }
+    frames.reverse() // root first
+    const key = frames.join('\n')
+    let id = stacks.get(key)
+    if (id === undefined) {
+      if (stacks.size >= MAX_STACKS) return -1
+      id = stacks.size
+      stacks.set(key, id)
+      send({ k: 'stack', id, f: frames })
+    }
+    return id
+  }
+  function onConnect(self, args) {
+    let o = args[0]
+    if (Array.isArray(o)) o = o[0]
+    let host
+    let port
+    if (o !== null && typeof o === 'object') {
+      if (o.path) return
+      host = o.host
+      port = o.port
+    } else if (typeof o === 'number' || (typeof o === 'string' && /^\d+$/.test(o))) {
+      port = o
+      if (typeof args[1] === 'string') host = args[1]
+    } else {
+      return // unix socket path
+    }
+    if (port === undefined || port === null) return
+    port = Number(port)
+    host = host || 'localhost'
+    connects++
+    if (connects > MAX_CONNECTS) {
+      dropped++
+      return
+    }
+    let already = false
+    for (const s of outboundSockets()) {
+      if (s.sock !== self && s.port === port && (s.addr === host || s.host === host)) {
+        already = true
+        break
+      }
+    }
+    const t = performance.now() - t0
+    const sec = Math.floor(t / 1000)
+    if (sec !== stackSecond) {
+      stackSecond = sec
+      stacksThisSecond = 0
+    }
+    pending.push({
+      t: Math.round(t * 1000) / 1000,
+      r: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
+      tls: self.encrypted === true,
+      s: stacksThisSecond++ < STACKS_PER_SECOND ? stackId() : -1,
+      a: already,
+    })
+  }
+  function connect(...args) {
+    if (hook.active) {
+      try {
+        onConnect(this, args)
+      } catch {
+        // never break the application's connect
+      }
+    }
+    return origConnect.apply(this, args)
+  }
+  function installHook() {
+    hook.active = true
+    proto.connect = connect
+  }
+  function removeHook() {
+    hook.active = false
+    if (proto.connect === connect) proto.connect = origConnect
+    // else: someone wrapped it after us; our wrapper stays as an inert pass-through
+  }
+
+  // ------------------------------------------------------------------ profilers
+  function inspectorProfiler() {
+    const inspector = load('inspector')
+    return {
+      start(rateHz) {
+        session = new inspector.Session()
+        session.connect()
+        let err = null
+        session.post('Profiler.enable', (e) => { if (e) err = e })
+        session.post('Profiler.setSamplingInterval', { interval: Math.max(1, Math.round(1e6 / rateHz)) }, (e) => { if (e) err = e })
+        session.post('Profiler.start', (e) => { if (e) err = e })
+        if (err) throw new Error(err.message || String(err))
+      },
+      stopSync() {
+        let out = null
+        let err = null
+        session.post('Profiler.stop', (e, r) => {
+          if (e) err = e
+          else out = r.profile
+        })
+        try { session.post('Profiler.disable') } catch { /* ignore */ }
+        try { session.disconnect() } catch { /* ignore */ }
+        session = null
+        if (err || !out) throw new Error(err ? err.message : 'Profiler.stop returned nothing')
+        return { format: 'cpuprofile', data: out }
+      },
+      abort() {
+        if (!session) return
+        try { session.post('Profiler.stop', () => {}) } catch { /* ignore */ }
+        try { session.disconnect() } catch { /* ignore */ }
+        session = null
+      },
+    }
+  }
+  const profiler = cfg.backend === 'agent' ? cfg.agentProfiler : inspectorProfiler()
+
+  // ------------------------------------------------------------------ window
+  function cpuNs() {
+    const u = process.cpuUsage(cpu0)
+    return (u.user + u.system) * 1000
+  }
+  function start(msg) {
+    if (started || finished) return
+    started = true
+    if (armTimer) clearTimeout(armTimer)
+    durationMs = Number(msg.durationMs) || 15000
+    const rateHz = Number(msg.rateHz) || 499
+    cpu0 = process.cpuUsage()
+    t0 = performance.now()
+    startEpochMs = Date.now()
+    try {
+      profiler.start(rateHz)
+    } catch (e) {
+      send({ k: 'error', message: `cannot start the profiler: ${e && e.message}` })
+      cleanup()
+      return
+    }
+    installHook()
+    snapshot()
+    send({ k: 'started', epochMs: startEpochMs, pid: process.pid })
+    timers.push(setInterval(snapshot, SNAPSHOT_EVERY_MS))
+    timers.push(setInterval(flush, FLUSH_EVERY_MS))
+    // Safety net: stop on our own if meshprof never says stop.
+    timers.push(setTimeout(() => stop('timeout'), Math.min(2147483647, durationMs + (cfg.graceMs || 10000))))
+    for (const t of timers) if (t.unref) t.unref()
+    if (!exitHooked) {
+      process.prependListener('exit', onExit)
+      exitHooked = true
+    }
+  }
+  function finalLines(reason) {
+    removeHook()
+    for (const t of timers) clearInterval(t)
+    timers = []
+    const out = []
+    const batch = pending
+    pending = []
+    if (batch.length) out.push(line({ k: 'conns', c: batch }))
+    handleCacheAt = -1
+    out.push(line({ k: 'snap', t: Math.round((performance.now() - t0) * 1000) / 1000, r: outboundSockets().map((s) => remoteOf(s.addr, s.port)).sort() }))
+    const wallMs = performance.now() - t0
+    const cpu = cpuNs()
+    let prof = null
+    try {
+      prof = profiler.stopSync()
+    } catch (e) {
+      out.push(line({ k: 'error', message: `cannot stop the profiler: ${e && e.message}` }))
+    }
+    if (prof) out.push(line({ k: 'profile', format: prof.format, data: prof.data }))
+    out.push(line({ k: 'end', reason, wallMs, cpuNs: cpu, connects, dropped, epochMs: startEpochMs }))
+    return out
+  }
+  function stop(reason) {
+    if (finished) return
+    if (!started) {
+      cleanup()
+      return
+    }
+    finished = true
+    const out = finalLines(reason)
+    const s = sock
+    for (const l of out) if (s && !s.destroyed) s.write(l)
+    if (s) s.end()
+    cleanup()
+  }
+  function onExit(code) {
+    if (!started || finished) return
+    finished = true
+    let out
+    try {
+      out = finalLines(`target exiting (code ${code})`)
+    } catch {
+      return
+    }
+    // The event loop is gone: write synchronously to the socket's fd. The leading newline
+    // terminates a line the stream may have left half-written.
+    const fd = sock && sock._handle && typeof sock._handle.fd === 'number' ? sock._handle.fd : -1
+    if (fd < 0) return
+    const buf = Buffer.from('\n' + out.join(''))
+    let off = 0
+    const deadline = Date.now() + 3000
+    while (off < buf.length && Date.now() < deadline) {
+      try {
+        off += fs.writeSync(fd, buf, off)
+      } catch (e) {
+        if (e.code !== 'EAGAIN') break
+      }
+    }
+  }
+  function cleanup() {
+    finished = true
+    removeHook()
+    for (const t of timers) clearInterval(t)
+    timers = []
+    if (armTimer) clearTimeout(armTimer)
+    if (profiler && profiler.abort) profiler.abort() // idempotent: a no-op after stopSync()
+    if (exitHooked) process.removeListener('exit', onExit)
+    exitHooked = false
+    probe.busy = false
+    if (globalThis[PROBE_KEY] === probe) delete globalThis[PROBE_KEY]
+  }
+
+  // ------------------------------------------------------------------ wiring
+  function onData(d) {
+    inbuf += d
+    let nl
+    while ((nl = inbuf.indexOf('\n')) >= 0) {
+      const l = inbuf.slice(0, nl)
+      inbuf = inbuf.slice(nl + 1)
+      let msg
+      try {
+        msg = JSON.parse(l)
+      } catch {
+        continue
+      }
+      if (msg.cmd === 'start') start(msg)
+      else if (msg.cmd === 'stop') stop('stopped by meshprof')
+    }
+    if (inbuf.length > 65536) inbuf = ''
+  }
+  function attach(s) {
+    sock = s
+    s.setEncoding('utf8')
+    s.on('data', onData)
+    s.on('error', () => {})
+    s.on('close', () => {
+      // meshprof went away: stop and discard
+      if (!finished) {
+        if (started) {
+          try { profiler.stopSync() } catch { /* discard */ }
+        }
+        cleanup()
+      }
+    })
+    if (s.unref) s.unref()
+    send({ k: 'hello', token: cfg.token, pid: process.pid, node: process.version, backend: cfg.backend, title: process.title, argv: process.argv, execArgv: process.execArgv })
+    for (const l of early) s.write(l)
+    early = null
+  }
+  probe.attach = attach
+  probe.stop = stop
+
+  armTimer = setTimeout(() => {
+    if (!started) {
+      if (sock) sock.destroy()
+      cleanup()
+    }
+  }, cfg.armTimeoutMs || 30000)
+  if (armTimer.unref) armTimer.unref()
+
+  // `meshprof run`: profile from the very start of the process, before meshprof's start arrives.
+  if (cfg.autoStart) start(cfg.autoStart)
+
+  if (cfg.connectPath) {
+    try {
+      const s = net.createConnection({ path: cfg.connectPath })
+      s.on('error', () => cleanup())
+      attach(s)
+    } catch (e) {
+      cleanup()
+      return { ok: false, error: `cannot reach meshprof: ${e && e.message}` }
+    }
+  }
+  return { ok: true, probe }
+}
+
+module.exports = createProbe

@@ -1,0 +1,270 @@
+// meshprof's end of the in-target probe (agent/probe.cjs): a unix socket in a private directory
+// (0700, socket 0600) that probes connect to (inspector back-end, `meshprof run`), or a client
+// connection to an agent's socket (agent back-end). Both speak the same newline-delimited JSON.
+import { createServer, createConnection, type Server, type Socket } from 'node:net'
+import { mkdtempSync, chmodSync, chownSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import type { ConnectEvent, SocketSnapshot } from '../model/types.js'
+
+/** Longest line accepted from a probe (a CPU profile is one line). */
+const MAX_LINE = 512 * 1024 * 1024
+
+export interface ProbeHello {
+  token: string | null
+  pid: number
+  node?: string
+  backend?: string
+  title?: string
+  argv?: string[]
+  execArgv?: string[]
+}
+
+export interface ProbeEnd {
+  reason: string
+  wallMs: number
+  cpuNs: number
+  connects: number
+  dropped: number
+  epochMs: number
+}
+
+/** Everything one probe sent, as it arrived. */
+export class ProbeConnection {
+  hello?: ProbeHello
+  startedEpochMs?: number
+  readonly stacks = new Map<number, string[]>()
+  readonly connects: Array<{ t: number; r: string; tls: boolean; s: number; a: boolean }> = []
+  readonly snapshots: SocketSnapshot[] = []
+  profile?: { format: string; data: unknown }
+  end?: ProbeEnd
+  readonly errors: string[] = []
+  readonly closed: Promise<void>
+  /** Resolves with the hello. */
+  readonly ready: Promise<ProbeHello>
+  private readyResolve!: (h: ProbeHello) => void
+  private endWaiters: Array<() => void> = []
+  private startedWaiters: Array<() => void> = []
+  private buf: string[] = []
+  private bufLen = 0
+  isClosed = false
+
+  constructor(readonly socket: Socket) {
+    this.ready = new Promise((r) => { this.readyResolve = r })
+    socket.setEncoding('utf8')
+    socket.on('data', (d: string) => this.onData(d))
+    socket.on('error', () => {})
+    this.closed = new Promise((resolve) => {
+      socket.on('close', () => {
+        this.isClosed = true
+        for (const w of this.endWaiters.splice(0)) w()
+        for (const w of this.startedWaiters.splice(0)) w()
+        resolve()
+      })
+    })
+  }
+
+  private onData(d: string): void {
+    let from = 0
+    for (;;) {
+      const nl = d.indexOf('\n', from)
+      if (nl < 0) break
+      const piece = d.slice(from, nl)
+      const lineText = this.buf.length ? this.buf.join('') + piece : piece
+      this.buf = []
+      this.bufLen = 0
+      this.onLine(lineText)
+      from = nl + 1
+    }
+    if (from < d.length) {
+      this.buf.push(d.slice(from))
+      this.bufLen += d.length - from
+      if (this.bufLen > MAX_LINE) {
+        this.errors.push('probe sent an over-long line; connection dropped')
+        this.socket.destroy()
+      }
+    }
+  }
+
+  private onLine(text: string): void {
+    if (!text) return
+    let m: Record<string, unknown>
+    try {
+      m = JSON.parse(text)
+    } catch {
+      return // a line cut by a target that exited mid-write
+    }
+    switch (m.k) {
+      case 'hello':
+        this.hello = m as unknown as ProbeHello
+        this.readyResolve(this.hello)
+        break
+      case 'started':
+        this.startedEpochMs = Number(m.epochMs)
+        for (const w of this.startedWaiters.splice(0)) w()
+        break
+      case 'stack':
+        if (Array.isArray(m.f)) this.stacks.set(Number(m.id), (m.f as unknown[]).map(String))
+        break
+      case 'conns':
+        if (Array.isArray(m.c)) for (const c of m.c as Array<Record<string, unknown>>) this.connects.push({ t: Number(c.t), r: String(c.r), tls: c.tls === true, s: Number(c.s), a: c.a === true })
+        break
+      case 'snap':
+        if (Array.isArray(m.r)) this.snapshots.push({ t: Number(m.t), remotes: (m.r as unknown[]).map(String) })
+        break
+      case 'profile':
+        this.profile = { format: String(m.format), data: m.data }
+        break
+      case 'end':
+        this.end = m as unknown as ProbeEnd
+        for (const w of this.endWaiters.splice(0)) w()
+        break
+      case 'error':
+        this.errors.push(String(m.message))
+        break
+    }
+  }
+
+  send(obj: unknown): void {
+    if (!this.socket.destroyed && this.socket.writable) this.socket.write(JSON.stringify(obj) + '\n')
+  }
+
+  start(durationMs: number, rateHz: number): void {
+    this.send({ cmd: 'start', durationMs, rateHz })
+  }
+
+  stop(): void {
+    this.send({ cmd: 'stop' })
+  }
+
+  /** Resolves when the window has started (or the connection closed). */
+  waitStarted(timeoutMs: number): Promise<boolean> {
+    if (this.startedEpochMs !== undefined) return Promise.resolve(true)
+    if (this.isClosed) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(this.startedEpochMs !== undefined), timeoutMs)
+      this.startedWaiters.push(() => { clearTimeout(t); resolve(this.startedEpochMs !== undefined) })
+    })
+  }
+
+  /** Resolves when the probe sent its end (or the connection closed, or the timeout passed). */
+  waitEnd(timeoutMs: number): Promise<boolean> {
+    if (this.end) return Promise.resolve(true)
+    if (this.isClosed) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(this.end !== undefined), timeoutMs)
+      this.endWaiters.push(() => { clearTimeout(t); resolve(this.end !== undefined) })
+    })
+  }
+
+  /** Connect events in the model's shape (initiator stacks expanded, root first). */
+  connectEvents(): ConnectEvent[] {
+    return this.connects.map((c) => {
+      const initiator = this.stacks.get(c.s)
+      return { t: c.t, remote: c.r, tls: c.tls, ...(initiator ? { initiator } : {}), alreadyConnected: c.a }
+    })
+  }
+
+  close(): void {
+    this.socket.end()
+    setTimeout(() => this.socket.destroy(), 1000).unref()
+  }
+}
+
+/** A private listening socket probes connect to. */
+export class ProbeChannel {
+  readonly token = randomBytes(16).toString('hex')
+  private waiting = new Map<number, (c: ProbeConnection) => void>()
+  private arrived = new Map<number, ProbeConnection>()
+  readonly all: ProbeConnection[] = []
+  onConnection?: (c: ProbeConnection) => void
+
+  private constructor(readonly dir: string, readonly path: string, private server: Server) {}
+
+  /** Create the directory and listen. `uid`: when meshprof runs as root for another user's target. */
+  static async open(uid?: number): Promise<ProbeChannel> {
+    const base = process.env.XDG_RUNTIME_DIR && process.env.XDG_RUNTIME_DIR.length < 60 ? process.env.XDG_RUNTIME_DIR : tmpdir()
+    let dir: string
+    try {
+      dir = mkdtempSync(join(base, 'meshprof-'))
+    } catch {
+      dir = mkdtempSync(join(tmpdir(), 'meshprof-'))
+    }
+    chmodSync(dir, 0o700)
+    const path = join(dir, 'probe.sock')
+    const server = createServer()
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(path, () => resolve())
+    })
+    chmodSync(path, 0o600)
+    const me = process.getuid?.()
+    if (uid !== undefined && me === 0 && uid !== 0) {
+      chownSync(dir, uid, -1)
+      chownSync(path, uid, -1)
+    }
+    const ch = new ProbeChannel(dir, path, server)
+    server.on('connection', (s) => ch.accept(s))
+    return ch
+  }
+
+  private accept(s: Socket): void {
+    const c = new ProbeConnection(s)
+    const t = setTimeout(() => s.destroy(), 10000)
+    c.ready.then((h) => {
+      clearTimeout(t)
+      if (h.token !== this.token) {
+        s.destroy()
+        return
+      }
+      this.all.push(c)
+      const w = this.waiting.get(h.pid)
+      if (w) {
+        this.waiting.delete(h.pid)
+        w(c)
+      } else {
+        this.arrived.set(h.pid, c)
+      }
+      this.onConnection?.(c)
+    })
+    c.closed.then(() => clearTimeout(t))
+  }
+
+  /** The probe of this pid, once it has said hello (undefined after the timeout). */
+  expect(pid: number, timeoutMs: number): Promise<ProbeConnection | undefined> {
+    const got = this.arrived.get(pid)
+    if (got) {
+      this.arrived.delete(pid)
+      return Promise.resolve(got)
+    }
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.waiting.delete(pid)
+        resolve(undefined)
+      }, timeoutMs)
+      this.waiting.set(pid, (c) => {
+        clearTimeout(t)
+        resolve(c)
+      })
+    })
+  }
+
+  close(): void {
+    this.server.close()
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** Connect to an agent's socket (the agent says hello first). */
+export async function connectAgent(path: string, timeoutMs = 3000): Promise<ProbeConnection> {
+  const s = createConnection({ path })
+  const c = new ProbeConnection(s)
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => { s.destroy(); reject(new Error('the agent did not answer within 3 s')) }, timeoutMs)
+    s.once('error', (e) => { clearTimeout(t); reject(e) })
+    c.ready.then(() => { clearTimeout(t); resolve() })
+    c.closed.then(() => { clearTimeout(t); reject(new Error('the agent closed the connection')) })
+  })
+  return c
+}

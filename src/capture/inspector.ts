@@ -1,0 +1,344 @@
+// Inspector back-end: attach to a running Node process with no preparation.
+//
+// 1. The pid must be a Node executable (checked by the caller from /proc/<pid>/exe) — SIGUSR1
+//    terminates most other programs.
+// 2. If its inspector is already open (--inspect, or opened earlier), use it and leave it open.
+//    Otherwise make sure nothing else holds the port it will bind (default 127.0.0.1:9229: a target
+//    that fails to bind leaves the port to another process, and a naive tool profiles that one),
+//    send SIGUSR1 and wait for the pid itself to listen.
+// 3. Connect over ws, verify `process.pid` is the pid asked for, evaluate the probe
+//    (agent/probe.cjs) which connects back to meshprof over a private unix socket and runs the
+//    profiler on an in-process inspector.Session, then close the inspector port again
+//    (deferred `inspector.close()`) and verify it is closed. The profile keeps running on the
+//    in-process session, so several Node processes sharing port 9229 are attached one after the
+//    other and then all started at once.
+import { readFileSync, mkdirSync, writeFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Cdp } from './cdp.js'
+import type { ProbeChannel, ProbeConnection } from './channel.js'
+import { listeningPorts, pidExists, pidOfInode, portListening, readEnviron, readProcess, permissionError, socketInodes, type ProcessInfo } from './proc.js'
+import { CaptureError, EXIT } from '../util/errors.js'
+
+export const DEFAULT_INSPECT_PORT = 9229
+/** How long a signalled target gets to open its inspector. Measured: 7-70 ms. */
+export const SIGNAL_WAIT_MS = 3000
+
+export interface InspectConfig {
+  host: string
+  port: number
+  /** --inspect / --inspect-brk / --inspect-wait given: the inspector opened at start-up. */
+  active: boolean
+}
+
+function parseHostPort(v: string, into: InspectConfig): void {
+  const m = /^(?:\[?([^\]]*?)\]?:)?(\d+)$/.exec(v)
+  if (m) {
+    if (m[1]) into.host = m[1]
+    into.port = Number(m[2])
+  } else if (v) {
+    into.host = v
+  }
+}
+
+/** Inspector host/port a Node process was started with (argv node options, then NODE_OPTIONS). */
+export function inspectConfig(argv: readonly string[], nodeOptions = ''): InspectConfig {
+  const cfg: InspectConfig = { host: '127.0.0.1', port: DEFAULT_INSPECT_PORT, active: false }
+  const opts: string[] = []
+  for (const o of nodeOptions.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []) opts.push(o.replace(/"/g, ''))
+  // node's own options come before the script name
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!
+    if (!a.startsWith('-')) break
+    opts.push(a)
+    if ((a === '--inspect-port' || a === '--debug-port' || a === '-r' || a === '--require' || a === '--import' || a === '--loader') && i + 1 < argv.length) opts.push(argv[++i]!)
+  }
+  for (let i = 0; i < opts.length; i++) {
+    const a = opts[i]!
+    const m = /^--(inspect|inspect-brk|inspect-wait|inspect-port|debug-port)(?:=(.*))?$/.exec(a)
+    if (!m) continue
+    let value = m[2]
+    if (value === undefined && (m[1] === 'inspect-port' || m[1] === 'debug-port')) value = opts[++i]
+    if (m[1] !== 'inspect-port' && m[1] !== 'debug-port') cfg.active = true
+    if (value !== undefined) parseHostPort(value, cfg)
+  }
+  if (cfg.host === 'localhost') cfg.host = '127.0.0.1'
+  return cfg
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
+
+async function jsonList(port: number, host = '127.0.0.1', timeoutMs = 1500): Promise<Array<{ webSocketDebuggerUrl?: string; type?: string }> | undefined> {
+  try {
+    const h = host.includes(':') ? `[${host}]` : host
+    const r = await fetch(`http://${h}:${port}/json/list`, { signal: AbortSignal.timeout(timeoutMs) })
+    if (!r.ok) return undefined
+    const j = await r.json()
+    return Array.isArray(j) ? j : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+let probeSource: string | undefined
+export function probeSourceText(): string {
+  probeSource ??= readFileSync(fileURLToPath(new URL('./agent/probe.cjs', import.meta.url)), 'utf8')
+  return probeSource
+}
+
+/** The expression evaluated in the target: defines the probe as a CommonJS module and starts it. */
+export function probeExpression(cfg: Record<string, unknown>): string {
+  return `(function () {
+  const module = { exports: {} }; const exports = module.exports;
+  (function (module, exports) {
+${probeSourceText()}
+  })(module, exports);
+  const r = module.exports(${JSON.stringify(cfg)});
+  return r.ok ? 'ok' : 'error: ' + r.error;
+})()`
+}
+
+const CLOSE_EXPRESSION = `(function () {
+  const i = typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule('inspector') : require('inspector');
+  setImmediate(() => i.close());
+  return 'closing';
+})()`
+
+export interface InspectorAttach {
+  conn: ProbeConnection
+  port: number
+  openedByUs: boolean
+  warnings: string[]
+}
+
+export interface InspectorOptions {
+  /** Target's inspector port when its command line does not tell (process.title rewrites it). */
+  port?: number
+  signalWaitMs?: number
+  log?: (line: string) => void
+}
+
+function holderOf(port: number): string {
+  const entry = portListening(port)
+  if (!entry) return ''
+  const pid = pidOfInode(entry.inode)
+  if (!pid) return ''
+  try {
+    const p = readProcess(pid)
+    return ` by pid ${pid} (${p.command.slice(0, 80) || p.comm})`
+  } catch {
+    return ` by pid ${pid}`
+  }
+}
+
+/** Attach the probe to a Node process through its inspector. The caller has checked it is Node. */
+/**
+ * Several meshprof processes may attach at once: the signal-to-close section for a fixed port is
+ * serialised across them with a lock directory (stale locks of dead meshprof processes are taken over).
+ */
+async function withAttachLock<T>(port: number, fn: () => Promise<T>): Promise<T> {
+  if (port === 0) return fn()
+  const dir = join(tmpdir(), `meshprof-attach-${port}.lock`)
+  const deadline = Date.now() + 15000
+  let mine = false
+  while (!mine) {
+    try {
+      mkdirSync(dir, { mode: 0o700 })
+      writeFileSync(join(dir, 'pid'), String(process.pid))
+      mine = true
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || Date.now() > deadline) break // cannot lock: go on without
+      let owner = 0
+      try {
+        owner = Number(readFileSync(join(dir, 'pid'), 'utf8'))
+      } catch {
+        owner = 0
+      }
+      let age = 0
+      try {
+        age = Date.now() - statSync(dir).mtimeMs
+      } catch {
+        age = 0
+      }
+      if ((owner && !pidExists(owner)) || (!owner && age > 5000)) rmSync(dir, { recursive: true, force: true })
+      else await sleep(20)
+    }
+  }
+  try {
+    return await fn()
+  } finally {
+    if (mine) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export async function attachInspector(info: ProcessInfo, channel: ProbeChannel, opts: InspectorOptions = {}): Promise<InspectorAttach> {
+  const env = readEnviron(info.pid)
+  const cfg = inspectConfig(info.argv, env.NODE_OPTIONS ?? '')
+  if (opts.port !== undefined) cfg.port = opts.port
+  return withAttachLock(cfg.port, () => attachLocked(info, channel, cfg, opts))
+}
+
+async function attachLocked(info: ProcessInfo, channel: ProbeChannel, cfg: InspectConfig, opts: InspectorOptions): Promise<InspectorAttach> {
+  const pid = info.pid
+  const T0 = Date.now()
+  const dbg = (m: string) => { if (process.env.MESHPROF_DEBUG) process.stderr.write(`meshprof: attach ${pid} +${Date.now() - T0} ms ${m}\n`) }
+  const warnings: string[] = []
+  const before = listeningPorts(pid)
+
+  // Already open? (started with --inspect, or opened earlier)
+  let port = -1
+  let openedByUs = false
+  if (cfg.port !== 0 && before.has(cfg.port) && (await jsonList(cfg.port, LOOPBACK.has(cfg.host) ? '127.0.0.1' : cfg.host))) port = cfg.port
+  else if (cfg.active || cfg.port === 0) {
+    for (const p of before) {
+      if (await jsonList(p, '127.0.0.1', 300)) {
+        port = p
+        break
+      }
+    }
+  }
+
+  if (port < 0) {
+    if (!LOOPBACK.has(cfg.host)) {
+      throw new CaptureError(
+        `pid ${pid} would open its inspector on ${cfg.host}:${cfg.port}, which is not loopback: anyone who can reach it could run code in the process; refusing`,
+        EXIT.TARGET,
+        'restart it with --inspect-port=127.0.0.1:0, or use --via perf / the agent (meshprof run)',
+      )
+    }
+    if (cfg.port !== 0 && portListening(cfg.port)) {
+      // Someone else's short attach (a debugger, another tool) frees it within moments; a squatter does not.
+      const until = Date.now() + 1500
+      while (Date.now() < until && portListening(cfg.port)) await sleep(50)
+    }
+    if (cfg.port !== 0 && portListening(cfg.port)) {
+      throw new CaptureError(
+        `port ${cfg.port} is already in use${holderOf(cfg.port)}: pid ${pid}'s inspector could not bind it, and that port is not pid ${pid}`,
+        EXIT.TARGET,
+        `free port ${cfg.port}, pass --inspector-port if pid ${pid} uses another one, or use --via perf`,
+      )
+    }
+    try {
+      process.kill(pid, 'SIGUSR1')
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'EPERM') throw permissionError(pid, info.uid)
+      if (code === 'ESRCH') throw new CaptureError(`pid ${pid} exited before meshprof could attach`)
+      throw e
+    }
+    openedByUs = true
+    dbg('signalled')
+    const deadline = Date.now() + (opts.signalWaitMs ?? SIGNAL_WAIT_MS)
+    let seen = ''
+    while (Date.now() < deadline) {
+      // Re-read the TCP tables only when the pid's set of sockets changed (they are big on busy hosts).
+      let key = ''
+      try {
+        key = [...socketInodes(pid)].sort().join(',')
+      } catch {
+        key = ''
+      }
+      if (key === seen) {
+        try {
+          process.kill(pid, 0)
+        } catch {
+          throw new CaptureError(`pid ${pid} exited right after SIGUSR1`)
+        }
+        await sleep(10)
+        continue
+      }
+      seen = key
+      let now: Set<number>
+      try {
+        now = listeningPorts(pid)
+      } catch {
+        now = new Set()
+      }
+      if (cfg.port !== 0 && now.has(cfg.port)) {
+        port = cfg.port
+        break
+      }
+      const fresh = [...now].filter((p) => !before.has(p))
+      if (fresh.length) {
+        for (const p of fresh) {
+          if (await jsonList(p, '127.0.0.1', 300)) {
+            port = p
+            break
+          }
+        }
+        if (port >= 0) break
+      }
+      try {
+        process.kill(pid, 0)
+      } catch {
+        throw new CaptureError(`pid ${pid} exited right after SIGUSR1`)
+      }
+      await sleep(10)
+    }
+    if (port < 0) {
+      throw new CaptureError(
+        `pid ${pid} did not open its inspector within ${((opts.signalWaitMs ?? SIGNAL_WAIT_MS) / 1000).toFixed(1)} s of SIGUSR1: it handles SIGUSR1 itself (process.on('SIGUSR1')) or runs with --disable-sigusr1; nothing else was done to it`,
+        EXIT.TARGET,
+        `use --via perf, or start it with the agent (node --require meshprof/agent, or meshprof run), or with --inspect=127.0.0.1:0`,
+      )
+    }
+  }
+
+  let cdp: Cdp | undefined
+  let verified = false
+  let conn: ProbeConnection | undefined
+  try {
+    dbg(`port ${port} open`)
+    const list = await jsonList(port)
+    dbg('json/list')
+    const url = list?.find((t) => t.webSocketDebuggerUrl)?.webSocketDebuggerUrl
+    if (!url) throw new CaptureError(`pid ${pid}: the inspector on port ${port} lists no debug target`)
+    cdp = await Cdp.connect(url)
+    const remotePid = await cdp.evaluate<number>('process.pid')
+    if (remotePid !== pid) {
+      throw new CaptureError(`the inspector on 127.0.0.1:${port} belongs to pid ${remotePid}, not pid ${pid}; refusing to profile the wrong process`, EXIT.TARGET,
+        `free port ${port} or use --via perf`)
+    }
+    verified = true
+    dbg('pid verified')
+    const r = await cdp.evaluate<string>(probeExpression({ token: channel.token, backend: 'inspector', connectPath: channel.path, armTimeoutMs: 60000 }), 10000)
+    if (r !== 'ok') throw new CaptureError(`pid ${pid}: ${String(r).replace(/^error: /, '')}`)
+    dbg('probe evaluated')
+    conn = await channel.expect(pid, 5000)
+    dbg('probe connected')
+    if (!conn) throw new CaptureError(`pid ${pid}: the probe did not connect back to meshprof within 5 s`)
+  } finally {
+    if (cdp && openedByUs && verified) {
+      try {
+        await cdp.evaluate(CLOSE_EXPRESSION, 3000)
+      } catch {
+        // the socket may close before the reply arrives; verified below
+      }
+      dbg('close evaluated')
+      await Promise.race([cdp.closed, sleep(2000)])
+      dbg('ws closed')
+    }
+    cdp?.close()
+    if (openedByUs && verified) {
+      const deadline = Date.now() + 2000
+      let open = true
+      while (Date.now() < deadline) {
+        try {
+          open = listeningPorts(pid).has(port)
+        } catch {
+          open = false
+        }
+        if (!open) break
+        await sleep(10)
+      }
+      dbg('port closed')
+      if (open) warnings.push(`pid ${pid}: its inspector port ${port} is still open after inspector.close()`)
+    }
+  }
+  return { conn: conn!, port, openedByUs, warnings }
+}

@@ -1,0 +1,195 @@
+// Writing one capture: the raw profile first (cpuprofile / pprof / perf script text), then the
+// capture file that points at it, then a pprof copy. Everything atomic (temp + rename).
+import { promises as fsp, existsSync } from 'node:fs'
+import { join, basename, dirname } from 'node:path'
+import { EXIT, MeshprofError } from '../util/errors.js'
+import type { NetworkEvidence } from '../model/types.js'
+import type { ProbeConnection } from './channel.js'
+import type { ProcessInfo } from './proc.js'
+import { perfScript, type PerfRecording } from './perf.js'
+import type { Backend, CaptureFile, MeshFile, StoredNetwork } from './types.js'
+
+export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
+  try {
+    await fsp.writeFile(tmp, data)
+    await fsp.rename(tmp, path)
+  } catch (e) {
+    await fsp.rm(tmp, { force: true }).catch(() => {})
+    throw new MeshprofError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message}`, EXIT.IO)
+  }
+}
+
+export interface WriteInput {
+  dir: string
+  info: ProcessInfo
+  name: string
+  backend: Backend
+  rateHz: number
+  startEpochMs: number
+  stopEpochMs: number
+  conn?: ProbeConnection
+  perf?: PerfRecording
+  nativePerf?: PerfRecording
+  network?: NetworkEvidence
+  cpuTimeNs?: number
+  exitedMidWindow?: string
+  interrupted: boolean
+  warnings: string[]
+}
+
+export interface WrittenCapture {
+  captureFile: string
+  profileFile?: string
+  nativeFile?: string
+  pprofFile?: string
+  startTimeMs: number
+  durationMs: number
+  cpuTimeNs?: number
+  connects?: number
+  alreadyConnected?: number
+  partial: boolean
+}
+
+function storedNetwork(conn: ProbeConnection, windowMs: number): StoredNetwork {
+  const ids = [...conn.stacks.keys()].sort((a, b) => a - b)
+  const remap = new Map<number, number>()
+  const stacks: string[][] = []
+  for (const id of ids) {
+    remap.set(id, stacks.length)
+    stacks.push(conn.stacks.get(id)!)
+  }
+  return {
+    source: 'node-probe',
+    windowMs,
+    stacks,
+    connects: conn.connects.map((c) => ({ t: c.t, remote: c.r, tls: c.tls, ...(remap.has(c.s) ? { initiator: remap.get(c.s)! } : {}), alreadyConnected: c.a })),
+    snapshots: conn.snapshots,
+    ...(conn.end?.dropped ? { droppedConnects: conn.end.dropped } : {}),
+  }
+}
+
+export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> {
+  const pid = w.info.pid
+  const warnings = [...w.warnings]
+  let profile: CaptureFile['profile']
+  let native: CaptureFile['native']
+  let partial = Boolean(w.exitedMidWindow)
+  if (w.exitedMidWindow) warnings.push(w.exitedMidWindow)
+  if (w.interrupted) warnings.push('window ended early by Ctrl-C')
+
+  // Raw data first.
+  if (w.conn) {
+    const p = w.conn.profile
+    if (p && p.format === 'cpuprofile') {
+      const file = `node-${pid}.cpuprofile`
+      await writeAtomic(join(w.dir, file), JSON.stringify(p.data))
+      profile = { format: 'cpuprofile', file }
+    } else if (p && p.format === 'pprof' && typeof p.data === 'string') {
+      const file = `node-${pid}.pb.gz`
+      await writeAtomic(join(w.dir, file), Buffer.from(p.data, 'base64'))
+      profile = { format: 'pprof', file }
+    } else {
+      partial = true
+      warnings.push(`no CPU profile: pid ${pid} went away before handing it over${w.conn.errors.length ? ` (${w.conn.errors[0]})` : ''}`)
+    }
+    for (const e of w.conn.errors) if (!warnings.some((x) => x.includes(e))) warnings.push(e)
+  }
+  for (const [rec, prefix, isMain] of [[w.perf, 'native', true], [w.nativePerf, 'node', false]] as const) {
+    if (!rec) continue
+    const problem = rec.problem()
+    const file = `${prefix}-${pid}.perf.txt`
+    if (problem) {
+      warnings.push(problem.message + (problem.hint ? ` (${problem.hint})` : ''))
+      if (isMain) partial = true
+      continue
+    }
+    try {
+      const samples = await perfScript(rec.dataFile, join(w.dir, file))
+      if (samples === 0) {
+        warnings.push(`perf recorded no samples of pid ${pid} (idle in the window?)`)
+      } else if (isMain) profile = { format: 'perf-script', file }
+      else native = { format: 'perf-script', file }
+    } catch (e) {
+      warnings.push((e as Error).message)
+      if (isMain) partial = true
+    }
+  }
+  if (native && w.backend !== 'perf') warnings.push('--native: JavaScript frames are named in the perf profile only when the target runs with --perf-basic-prof')
+
+  const durationMs = w.conn?.end?.wallMs ?? Math.max(0, w.stopEpochMs - w.startEpochMs)
+  const cpu = w.conn?.end?.cpuNs ?? w.cpuTimeNs
+  let network: StoredNetwork | undefined
+  if (w.conn && (w.conn.snapshots.length || w.conn.connects.length)) network = storedNetwork(w.conn, durationMs)
+  else if (w.network) network = w.network as StoredNetwork
+  const node = w.conn?.hello?.node
+  const cap: CaptureFile = {
+    meshprof: 'capture',
+    version: 1,
+    process: {
+      pid,
+      command: w.info.command,
+      name: w.name,
+      backend: w.backend,
+      startTimeMs: w.startEpochMs,
+      durationMs: Math.round(durationMs * 1000) / 1000,
+      rateHz: w.rateHz,
+      ...(cpu !== undefined ? { cpuTimeNs: Math.round(cpu) } : {}),
+      partial,
+      ...(node ? { node } : {}),
+      ...(w.info.exe ? { exe: w.info.exe } : {}),
+    },
+    ...(profile ? { profile } : {}),
+    ...(native ? { native } : {}),
+    ...(network ? { network } : {}),
+    warnings,
+  }
+  const captureFile = join(w.dir, `${w.name}-${pid}.capture.json`)
+  await writeAtomic(captureFile, JSON.stringify(cap, null, 1) + '\n')
+
+  // A pprof copy that `go tool pprof` reads (the agent's raw file already is one).
+  let pprofFile: string | undefined
+  if (profile && profile.format !== 'pprof') {
+    try {
+      const { loadProfiles } = await import('../formats/index.js')
+      const { toPprof } = await import('../formats/pprof-export.js')
+      const { mergeProfiles } = await import('../model/ops.js')
+      const { profiles } = await loadProfiles(join(w.dir, profile.file), { format: profile.format })
+      const p = profiles.length === 1 ? profiles[0]! : mergeProfiles(profiles)
+      const out = join(w.dir, `${w.name}-${pid}.pb.gz`)
+      if (!existsSync(out)) {
+        await writeAtomic(out, toPprof(p))
+        pprofFile = out
+        cap.pprof = { file: basename(out) }
+        await writeAtomic(captureFile, JSON.stringify(cap, null, 1) + '\n')
+      }
+    } catch (e) {
+      cap.warnings.push(`no pprof copy: ${(e as Error).message}`)
+      await writeAtomic(captureFile, JSON.stringify(cap, null, 1) + '\n')
+    }
+  } else if (profile?.format === 'pprof') {
+    pprofFile = join(w.dir, profile.file)
+  }
+
+  const connects = network?.connects.length
+  const alreadyConnected = network?.connects.filter((c) => c.alreadyConnected).length
+  return {
+    captureFile,
+    profileFile: profile ? join(w.dir, profile.file) : undefined,
+    nativeFile: native ? join(w.dir, native.file) : undefined,
+    pprofFile,
+    startTimeMs: w.startEpochMs,
+    durationMs,
+    cpuTimeNs: cpu,
+    connects,
+    alreadyConnected,
+    partial,
+  }
+}
+
+export async function writeMeshFile(dir: string, captureFiles: string[], startSpreadMs?: number): Promise<string> {
+  const mesh: MeshFile = { meshprof: 'mesh-capture', version: 1, captures: captureFiles.map((f) => basename(f)), ...(startSpreadMs !== undefined ? { startSpreadMs } : {}) }
+  const path = join(dir, 'mesh.json')
+  await writeAtomic(path, JSON.stringify(mesh, null, 1) + '\n')
+  return path
+}

@@ -1,0 +1,176 @@
+// `meshprof run -- cmd ...`: launch a command with the agent preloaded (NODE_OPTIONS --require, so
+// every Node process it starts carries it), profile every such process from its start until it
+// exits, -d passes, or Ctrl-C; then stop the command.
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { mkdirSync, accessSync, constants as fsc } from 'node:fs'
+import { ProbeChannel, type ProbeConnection } from './channel.js'
+import { readProcess, pidExists, type ProcessInfo } from './proc.js'
+import { processName, type CaptureOutcome, type TargetResult } from './session.js'
+import { writeCaptureFiles, writeMeshFile } from './output.js'
+import { CaptureError, EXIT, MeshprofError } from '../util/errors.js'
+
+export interface RunOptions {
+  cmd: string[]
+  /** Profile at most this long (default: until the command exits). */
+  durationMs?: number
+  rateHz: number
+  outDir: string
+  signal?: AbortSignal
+  log?: (line: string) => void
+  onCountdown?: (leftMs: number | undefined) => void
+}
+
+export interface RunOutcome extends CaptureOutcome {
+  childExit: { code: number | null; signal: NodeJS.Signals | null } | undefined
+}
+
+export function preloadPath(): string {
+  return fileURLToPath(new URL('./agent/preload.cjs', import.meta.url))
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+interface Agent {
+  conn: ProbeConnection
+  info: ProcessInfo
+}
+
+export async function runWithAgent(opts: RunOptions): Promise<RunOutcome> {
+  const log = opts.log ?? (() => {})
+  if (opts.cmd.length === 0) throw new CaptureError('name a command to run after --', EXIT.USAGE)
+  try {
+    mkdirSync(opts.outDir, { recursive: true })
+    accessSync(opts.outDir, fsc.W_OK)
+  } catch (e) {
+    throw new MeshprofError(`cannot write to ${opts.outDir}: ${(e as Error).message}`, EXIT.IO)
+  }
+  const channel = await ProbeChannel.open()
+  const agents: Agent[] = []
+  let windowOpen = true
+  channel.onConnection = (conn) => {
+    const pid = conn.hello!.pid
+    if (!windowOpen) {
+      conn.close()
+      return
+    }
+    let info: ProcessInfo
+    try {
+      info = readProcess(pid)
+    } catch {
+      const argv = conn.hello?.argv ?? []
+      info = { pid, exe: process.execPath, argv, command: argv.join(' '), comm: conn.hello?.title ?? 'node', uid: -1, startTicks: 0 }
+    }
+    agents.push({ conn, info })
+    conn.start(opts.durationMs ?? 20 * 24 * 3600 * 1000, opts.rateHz)
+  }
+  const quote = (s: string) => `"${s.replace(/(["\\])/g, '\\$1')}"`
+  const env = {
+    ...process.env,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${quote(preloadPath())}`.trim(),
+    MESHPROF_AGENT_CONNECT: channel.path,
+    MESHPROF_AGENT_TOKEN: channel.token,
+    MESHPROF_AGENT_RATE_HZ: String(opts.rateHz),
+    MESHPROF_AGENT_DURATION_MS: String(opts.durationMs ?? 20 * 24 * 3600 * 1000),
+  }
+  // Own process group: a Ctrl-C reaches meshprof only, which then collects the profiles and stops the command.
+  const child = spawn(opts.cmd[0]!, opts.cmd.slice(1), { stdio: 'inherit', env, detached: true })
+  let childExit: RunOutcome['childExit']
+  const exited = new Promise<void>((resolve) => {
+    child.on('exit', (code, signal) => { childExit = { code, signal }; resolve() })
+    child.on('error', () => resolve())
+  })
+  const spawnError = await Promise.race([
+    new Promise<Error>((resolve) => child.once('error', resolve)),
+    sleep(50).then(() => undefined),
+  ])
+  if (spawnError) {
+    channel.close()
+    const code = (spawnError as NodeJS.ErrnoException).code
+    throw new CaptureError(`cannot run ${opts.cmd[0]}: ${code === 'ENOENT' ? 'command not found' : spawnError.message}`, EXIT.USAGE)
+  }
+  const started = Date.now()
+  let interrupted = false
+  let lastTick = 0
+  for (;;) {
+    if (childExit) break
+    if (opts.signal?.aborted) {
+      interrupted = true
+      break
+    }
+    if (opts.durationMs !== undefined && Date.now() - started >= opts.durationMs) break
+    if (opts.onCountdown && Date.now() - lastTick >= 1000) {
+      lastTick = Date.now()
+      opts.onCountdown(opts.durationMs !== undefined ? opts.durationMs - (Date.now() - started) : undefined)
+    }
+    await Promise.race([exited, sleep(100)])
+  }
+  windowOpen = false
+  const stopAt = Date.now()
+  for (const a of agents) if (!a.conn.end && !a.conn.isClosed) a.conn.stop()
+  await Promise.all(agents.map((a) => a.conn.waitEnd(5000)))
+  // The title a process set after the agent loaded (process.title) names its files.
+  for (const a of agents) {
+    try {
+      a.info = readProcess(a.info.pid)
+    } catch {
+      // gone: keep what the hello said
+    }
+  }
+  // Stop the command if it is still running.
+  if (!childExit && child.pid) {
+    try { process.kill(-child.pid, 'SIGTERM') } catch { /* gone */ }
+    const deadline = Date.now() + 3000
+    while (!childExit && Date.now() < deadline) await Promise.race([exited, sleep(50)])
+    if (!childExit) {
+      try { process.kill(-child.pid, 'SIGKILL') } catch { /* gone */ }
+      await Promise.race([exited, sleep(1000)])
+    }
+  }
+  for (const a of agents) a.conn.close()
+  channel.close()
+
+  const results: TargetResult[] = []
+  const written: string[] = []
+  for (const a of agents) {
+    const end = a.conn.end
+    const exitedEarly = end && /exiting/.test(end.reason) ? `pid ${a.info.pid} (${processName(a.info)}) exited ${((end.wallMs) / 1000).toFixed(1)} s into its window` : undefined
+    const lost = !end ? (pidExists(a.info.pid) ? `pid ${a.info.pid} did not hand over its data` : `pid ${a.info.pid} exited without handing over its data`) : undefined
+    const name = processName(a.info)
+    try {
+      const w = await writeCaptureFiles({
+        dir: opts.outDir,
+        info: a.info,
+        name,
+        backend: 'agent',
+        rateHz: opts.rateHz,
+        startEpochMs: a.conn.startedEpochMs ?? started,
+        stopEpochMs: stopAt,
+        conn: a.conn,
+        exitedMidWindow: lost,
+        interrupted,
+        warnings: exitedEarly ? [exitedEarly] : [],
+      })
+      written.push(w.captureFile)
+      results.push({ pid: a.info.pid, name, command: a.info.command, backend: 'agent', ok: true, warnings: [], ...w })
+    } catch (e) {
+      const err = e instanceof MeshprofError ? e : new CaptureError(String((e as Error)?.message ?? e))
+      results.push({ pid: a.info.pid, name, command: a.info.command, backend: 'agent', ok: false, partial: true, error: err.message, errorCode: err.exitCode, warnings: [] })
+      log(`meshprof: ${err.message}`)
+    }
+  }
+  let meshFile: string | undefined
+  if (written.length > 1) meshFile = await writeMeshFile(opts.outDir, written)
+  const starts = agents.map((a) => a.conn.startedEpochMs).filter((x): x is number => x !== undefined)
+  return {
+    dir: opts.outDir,
+    results,
+    meshFile,
+    interrupted,
+    startSpreadMs: starts.length ? Math.max(...starts) - Math.min(...starts) : undefined,
+    attachMs: 0,
+    childExit,
+  }
+}

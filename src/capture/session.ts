@@ -1,0 +1,356 @@
+// `meshprof capture`: resolve the targets (nothing is sent to any process before every pid checks
+// out), attach them one by one, start every window at once, stop them together, write the raw data,
+// then the capture files.
+import { mkdirSync, accessSync, constants as fsc } from 'node:fs'
+import { join, basename } from 'node:path'
+import { CaptureError, EXIT, MeshprofError } from '../util/errors.js'
+import type { NetworkEvidence } from '../model/types.js'
+import { cpuTimeNs, isNodeExecutable, pidExists, readProcess, stillSameProcess, unixSocketPaths, type ProcessInfo } from './proc.js'
+import { ProbeChannel, connectAgent, type ProbeConnection } from './channel.js'
+import { attachInspector } from './inspector.js'
+import { checkPerf, perfError, PerfRecording, type PerfCheck } from './perf.js'
+import { ProcNetSampler } from './netsample.js'
+import { writeCaptureFiles, writeMeshFile, type WrittenCapture } from './output.js'
+import type { Backend } from './types.js'
+
+export interface CaptureOptions {
+  pids: number[]
+  durationMs: number
+  rateHz: number
+  outDir: string
+  via?: Backend
+  native?: boolean
+  inspectorPort?: number
+  /** Aborted by Ctrl-C: before the window, nothing is captured; during it, the window ends early. */
+  signal?: AbortSignal
+  /** Progress lines (stderr). */
+  log?: (line: string) => void
+  /** Called about once a second during the window with the time left. */
+  onCountdown?: (leftMs: number) => void
+}
+
+export interface TargetResult extends Partial<WrittenCapture> {
+  pid: number
+  name: string
+  command: string
+  backend: Backend
+  /** A capture file was written. */
+  ok: boolean
+  partial: boolean
+  error?: string
+  errorCode?: number
+  hint?: string
+  warnings: string[]
+}
+
+export interface CaptureOutcome {
+  dir: string
+  results: TargetResult[]
+  meshFile?: string
+  interrupted: boolean
+  /** Largest difference between the window starts of two targets, ms. */
+  startSpreadMs?: number
+  /** ms from the first signal to the last attach. */
+  attachMs: number
+}
+
+interface Target {
+  info: ProcessInfo
+  backend: Backend
+  name: string
+  agentSocket?: string
+  conn?: ProbeConnection
+  perf?: PerfRecording
+  nativePerf?: PerfRecording
+  sampler?: ProcNetSampler
+  cpu0?: number
+  startEpochMs?: number
+  stopEpochMs?: number
+  exitedMidWindow?: string
+  error?: MeshprofError
+  warnings: string[]
+}
+
+const AGENT_SOCKET_RE = /\/meshprof-agent-\d+\/agent-(\d+)\.sock$/
+
+export function findAgentSocket(pid: number): string | undefined {
+  try {
+    return unixSocketPaths(pid).find((p) => AGENT_SOCKET_RE.exec(p)?.[1] === String(pid))
+  } catch {
+    return undefined
+  }
+}
+
+/** A file-name-safe short name for the process: its title, else its comm. */
+export function processName(info: ProcessInfo): string {
+  const raw = info.argv.length === 1 && info.argv[0] ? basename(info.argv[0].trim().split(/\s+/)[0] ?? '') : info.comm
+  const s = raw.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 40)
+  return s || 'process'
+}
+
+/** Check one pid and choose its back-end. Sends nothing to the process. */
+export function resolveTarget(pid: number, via: Backend | undefined, perf: () => PerfCheck): Target {
+  if (pid === process.pid) throw new CaptureError(`pid ${pid} is meshprof itself`, EXIT.USAGE)
+  const info = readProcess(pid)
+  const isNode = isNodeExecutable(info.exe)
+  const agentSocket = isNode ? findAgentSocket(pid) : undefined
+  const backend: Backend = via ?? (agentSocket ? 'agent' : isNode ? 'inspector' : 'perf')
+  const what = `pid ${pid} (${info.comm || '?'})`
+  if (backend === 'inspector' && !isNode) {
+    throw new CaptureError(`${what} is not a Node.js process (${info.exe || 'executable unknown'}); refusing to send it SIGUSR1`, EXIT.TARGET, 'use --via perf for native processes')
+  }
+  if (backend === 'agent' && !agentSocket) {
+    throw new CaptureError(`${what} has no meshprof agent socket`, EXIT.TARGET, 'start it with node --require meshprof/agent (or meshprof run), or use --via inspector')
+  }
+  if (backend === 'perf') {
+    const c = perf()
+    if (!c.ok) throw perfError(c, isNode ? `${what}: cannot profile with perf` : `${what} is not a Node.js process and cannot be profiled natively`)
+  }
+  return { info, backend, name: processName(info), agentSocket, warnings: [] }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+function asMeshprofError(e: unknown): MeshprofError {
+  if (e instanceof MeshprofError) return e
+  return new CaptureError((e as Error)?.message ?? String(e))
+}
+
+export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
+  const log = opts.log ?? (() => {})
+  const pids = [...new Set(opts.pids)]
+  if (pids.length === 0) throw new CaptureError('no process to capture', EXIT.USAGE)
+  let perfCheck: PerfCheck | undefined
+  const perf = (): PerfCheck => (perfCheck ??= checkPerf())
+
+  // 1. Every pid must check out before anything is sent to any of them.
+  const targets = pids.map((pid) => resolveTarget(pid, opts.via, perf))
+  if (opts.native && targets.some((t) => t.backend !== 'perf')) {
+    const c = perf()
+    if (!c.ok) throw perfError(c, '--native')
+  }
+  try {
+    mkdirSync(opts.outDir, { recursive: true })
+    accessSync(opts.outDir, fsc.W_OK)
+  } catch (e) {
+    throw new MeshprofError(`cannot write to ${opts.outDir}: ${(e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message}`, EXIT.IO)
+  }
+
+  // 2. Attach, one at a time (Node processes share the default inspector port 9229).
+  const channels = new Map<number, ProbeChannel>()
+  const channelFor = async (uid: number): Promise<ProbeChannel> => {
+    const key = process.getuid?.() === 0 && uid !== 0 ? uid : -1
+    let ch = channels.get(key)
+    if (!ch) {
+      ch = await ProbeChannel.open(key >= 0 ? key : undefined)
+      channels.set(key, ch)
+    }
+    return ch
+  }
+  const attachStart = Date.now()
+  let interrupted = false
+  const cleanupAll = () => {
+    for (const t of targets) t.conn?.close()
+    for (const ch of channels.values()) ch.close()
+  }
+  try {
+    for (const t of targets) {
+      if (opts.signal?.aborted) {
+        interrupted = true
+        break
+      }
+      try {
+        if (t.backend === 'inspector') {
+          const a = await attachInspector(t.info, await channelFor(t.info.uid), { port: opts.inspectorPort, log })
+          t.conn = a.conn
+          t.warnings.push(...a.warnings)
+        } else if (t.backend === 'agent') {
+          try {
+            t.conn = await connectAgent(t.agentSocket!)
+          } catch (e) {
+            const code = (e as NodeJS.ErrnoException).code
+            throw new CaptureError(`pid ${t.info.pid}: cannot reach its meshprof agent at ${t.agentSocket}: ${code === 'EACCES' ? 'permission denied' : (e as Error).message}`)
+          }
+          if (t.conn.errors.length) throw new CaptureError(`pid ${t.info.pid}: agent: ${t.conn.errors[0]}`)
+        }
+      } catch (e) {
+        t.error = asMeshprofError(e)
+        if (targets.length === 1) throw t.error
+        log(`meshprof: ${t.error.message}`)
+      }
+    }
+  } catch (e) {
+    cleanupAll()
+    throw e
+  }
+  const attachMs = Date.now() - attachStart
+  if (interrupted) {
+    cleanupAll()
+    return { dir: opts.outDir, results: targets.map((t) => result(t, false, 'interrupted before the window started')), interrupted: true, attachMs }
+  }
+  const live = targets.filter((t) => !t.error)
+  if (live.length === 0) {
+    cleanupAll()
+    const first = targets[0]!.error!
+    throw new CaptureError(`no process could be attached (${targets.length}); first error: ${first.message}`, first.exitCode, first.hint)
+  }
+
+  // 3. Start every window at once. perf first attaches with its events disabled (it can take a
+  //    second on a busy host), then the probes start and perf is enabled together.
+  for (const t of live) {
+    const pid = t.info.pid
+    if (t.backend === 'perf' || opts.native) {
+      const data = join(opts.outDir, `.${t.backend === 'perf' ? 'native' : 'node'}-${pid}.perf.data`)
+      const rec = new PerfRecording(pid, data, opts.rateHz, perf().event)
+      if (t.backend === 'perf') t.perf = rec
+      else t.nativePerf = rec
+    }
+  }
+  await Promise.all(live.map(async (t) => {
+    for (const rec of [t.perf, t.nativePerf]) {
+      if (!rec) continue
+      if (!(await rec.waitReady())) {
+        const pr = rec.problem() ?? { message: `perf did not start for pid ${t.info.pid}` }
+        if (rec === t.perf) t.error = new CaptureError(pr.message, EXIT.TOOL, pr.hint)
+        else t.warnings.push(`--native: ${pr.message}${pr.hint ? ` (${pr.hint})` : ''}`)
+        await rec.stop()
+        if (rec === t.nativePerf) t.nativePerf = undefined
+      }
+    }
+  }))
+  if (targets.length === 1 && targets[0]!.error) {
+    cleanupAll()
+    throw targets[0]!.error
+  }
+  for (const t of live) {
+    if (t.conn && !t.error) t.conn.start(opts.durationMs, opts.rateHz)
+  }
+  await Promise.all(live.filter((t) => !t.error).map(async (t) => {
+    if (t.perf) {
+      await t.perf.enable()
+      t.cpu0 = cpuTimeNs(t.info.pid)
+      t.startEpochMs = t.perf.startedAt
+      t.sampler = new ProcNetSampler(t.info.pid)
+      t.sampler.start()
+    }
+    if (t.nativePerf) await t.nativePerf.enable()
+    if (t.conn) {
+      const ok = await t.conn.waitStarted(5000)
+      if (ok) t.startEpochMs = t.conn.startedEpochMs
+      else t.error = new CaptureError(`pid ${t.info.pid}: the profiler did not start${t.conn.errors.length ? `: ${t.conn.errors[0]}` : t.conn.isClosed ? ' (the process went away)' : ''}`)
+    }
+  }))
+  const running = live.filter((t) => !t.error)
+  const starts = running.map((t) => t.startEpochMs!).filter((x) => Number.isFinite(x))
+  const windowStart = starts.length ? Math.min(...starts) : Date.now()
+  const startSpreadMs = starts.length ? Math.max(...starts) - Math.min(...starts) : undefined
+  if (running.length) log(`meshprof: capturing ${running.length} process${running.length === 1 ? '' : 'es'} for ${(opts.durationMs / 1000).toFixed(opts.durationMs % 1000 ? 1 : 0)} s`)
+
+  // 4. The window.
+  const endAt = windowStart + opts.durationMs
+  let lastTick = 0
+  const gone = (t: Target): boolean => {
+    if (t.conn) return t.conn.isClosed || (t.conn.end !== undefined && /exiting/.test(t.conn.end.reason))
+    if (t.perf) return !t.perf.running || !stillSameProcess(t.info.pid, t.info.startTicks)
+    return true
+  }
+  while (Date.now() < endAt && running.length) {
+    if (opts.signal?.aborted) {
+      interrupted = true
+      break
+    }
+    for (const t of running) {
+      if (!t.exitedMidWindow && gone(t)) {
+        t.exitedMidWindow = `pid ${t.info.pid} (${t.name}) exited ${((Date.now() - (t.startEpochMs ?? windowStart)) / 1000).toFixed(1)} s into the window: partial capture kept`
+        log(`meshprof: ${t.exitedMidWindow}`)
+      }
+    }
+    if (running.every((t) => t.exitedMidWindow)) break
+    const left = endAt - Date.now()
+    if (opts.onCountdown && Date.now() - lastTick >= 1000) {
+      lastTick = Date.now()
+      opts.onCountdown(left)
+    }
+    await sleep(Math.min(100, Math.max(1, left)))
+  }
+
+  // 5. Stop everything together.
+  const stopAt = Date.now()
+  for (const t of running) {
+    t.stopEpochMs = stopAt
+    if (t.conn && !t.conn.end && !t.conn.isClosed) t.conn.stop()
+  }
+  const network = new Map<Target, NetworkEvidence>()
+  for (const t of running) if (t.sampler) network.set(t, t.sampler.stop())
+  const perfs = running.flatMap((t) => [t.perf, t.nativePerf].filter((p): p is PerfRecording => p !== undefined))
+  await Promise.all([
+    ...running.filter((t) => t.conn).map((t) => t.conn!.waitEnd(5000)),
+    ...perfs.map((p) => p.stop()),
+  ])
+  for (const t of running) {
+    if (t.conn && !t.conn.end && !t.exitedMidWindow) {
+      t.exitedMidWindow = pidExists(t.info.pid)
+        ? `pid ${t.info.pid} (${t.name}) did not hand over its data${t.conn.errors.length ? `: ${t.conn.errors[0]}` : ''}: partial capture kept`
+        : `pid ${t.info.pid} (${t.name}) exited during the window: partial capture kept`
+      log(`meshprof: ${t.exitedMidWindow}`)
+    }
+    if (t.conn) t.conn.close()
+  }
+  for (const ch of channels.values()) ch.close()
+
+  // 6. Raw data first, then the capture files.
+  const results: TargetResult[] = []
+  const written: string[] = []
+  for (const t of targets) {
+    if (t.error || !running.includes(t)) {
+      results.push(result(t, false, t.error?.message ?? 'not captured'))
+      continue
+    }
+    try {
+      const cpuEnd = t.perf ? cpuTimeNs(t.info.pid) : undefined
+      const w = await writeCaptureFiles({
+        dir: opts.outDir,
+        info: t.info,
+        name: t.name,
+        backend: t.backend,
+        rateHz: opts.rateHz,
+        startEpochMs: t.startEpochMs ?? windowStart,
+        stopEpochMs: t.stopEpochMs ?? stopAt,
+        conn: t.conn,
+        perf: t.perf,
+        nativePerf: t.nativePerf,
+        network: network.get(t),
+        cpuTimeNs: t.perf && t.cpu0 !== undefined && cpuEnd !== undefined ? cpuEnd - t.cpu0 : undefined,
+        exitedMidWindow: t.exitedMidWindow,
+        interrupted,
+        warnings: t.warnings,
+      })
+      written.push(w.captureFile)
+      results.push({ ...result(t, true), ...w, partial: w.partial })
+    } catch (e) {
+      const err = asMeshprofError(e)
+      results.push({ ...result(t, false, err.message), errorCode: err.exitCode, hint: err.hint })
+      log(`meshprof: ${err.message}`)
+    }
+  }
+  let meshFile: string | undefined
+  if (pids.length > 1 && written.length) {
+    meshFile = await writeMeshFile(opts.outDir, written, startSpreadMs)
+  }
+  return { dir: opts.outDir, results, meshFile, interrupted, startSpreadMs, attachMs }
+}
+
+function result(t: Target, ok: boolean, error?: string): TargetResult {
+  return {
+    pid: t.info.pid,
+    name: t.name,
+    command: t.info.command,
+    backend: t.backend,
+    ok,
+    partial: Boolean(t.exitedMidWindow),
+    ...(error ? { error, errorCode: t.error?.exitCode ?? EXIT.TARGET, hint: t.error?.hint } : {}),
+    warnings: t.warnings,
+  }
+}

@@ -1,0 +1,49 @@
+// Shapes shared by the capture back-ends, the orchestration and the capture-file importer.
+import type { NetworkEvidence } from '../model/types.js'
+
+export type Backend = 'inspector' | 'agent' | 'perf'
+export const BACKENDS: readonly Backend[] = ['inspector', 'agent', 'perf']
+
+/** `<name>-<pid>.capture.json` (see docs/HELPERS.md "Capture file"). */
+export interface CaptureFile {
+  meshprof: 'capture'
+  version: 1
+  process: {
+    pid: number
+    command: string
+    name: string
+    backend: Backend
+    /** Epoch ms of the window start. */
+    startTimeMs: number
+    durationMs: number
+    rateHz: number
+    cpuTimeNs?: number
+    partial: boolean
+    node?: string
+    exe?: string
+  }
+  /** Raw profile, relative to the capture file. Absent when the target died before handing it over. */
+  profile?: { format: 'cpuprofile' | 'pprof' | 'perf-script'; file: string }
+  native?: { format: 'perf-script'; file: string }
+  /** pprof copy that `go tool pprof` reads. */
+  pprof?: { file: string }
+  /**
+   * NetworkEvidence, with one storage difference: `stacks` is a table of initiator stacks and a
+   * connect's `initiator` may be an index into it (the importer expands it).
+   */
+  network?: StoredNetwork
+  warnings: string[]
+}
+
+export type StoredNetwork = Omit<NetworkEvidence, 'connects'> & {
+  stacks?: string[][]
+  connects: Array<Omit<NetworkEvidence['connects'][number], 'initiator'> & { initiator?: number | readonly string[] }>
+}
+
+export interface MeshFile {
+  meshprof: 'mesh-capture'
+  version: 1
+  captures: string[]
+  /** Largest difference between two targets' window starts, ms. */
+  startSpreadMs?: number
+}

@@ -1,0 +1,380 @@
+// `meshprof fold` for perf script text: streaming, Buffer-based, and on large plain files split
+// at sample boundaries across worker threads (one chunk per core; the main thread takes the first).
+// Output is byte-identical to stackcollapse-perf.pl; see perf-core.ts for the line semantics.
+import { closeSync, openSync, readSync, fstatSync } from 'node:fs'
+import { availableParallelism, cpus } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import type { Readable } from 'node:stream'
+import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, type CoreOptions, type Entry } from './perf-core.js'
+
+/** Tuning knobs (tests and the bench use them; the CLI reads MESHPROF_PERF_THREADS / _SPLIT_MIN). */
+export interface FoldTuning {
+  /** Threads to use for a plain file (default: cores, at most 4; env MESHPROF_PERF_THREADS). */
+  threads?: number
+  /** Smallest file split across threads, bytes (default 16 MiB; env MESHPROF_PERF_SPLIT_MIN). */
+  splitMin?: number
+  /** Read buffer size, bytes (default 4 MiB). */
+  bufferSize?: number
+  /** Work-queue chunk size, bytes (default 16 MiB; env MESHPROF_PERF_CHUNK). */
+  chunkSize?: number
+}
+
+export interface FoldStats {
+  lines: number
+  samples: number
+  uniqueStacks: number
+  unrecognized: number
+  firstUnrecognized?: string
+  longLines: number
+  /** The event type kept by the default filter, and the first one it dropped. */
+  keptEvent?: string
+  droppedEvent?: string
+  threads: number
+  /** Pieces the file was cut into (1 = not split). */
+  chunks: number
+  /** Chunks folded again on the main thread because a worker failed. */
+  redone: number
+}
+
+export interface FoldResult {
+  output: Buffer
+  stats: FoldStats
+}
+
+/** What one chunk (main thread or worker) reports. */
+export interface ChunkResult {
+  stacks: [string, number | bigint][]
+  firstEvent?: string
+  droppedEvent?: string
+  lines: number
+  samples: number
+  unrecognized: number
+  firstUnrecognized?: string
+  longLines: number
+  preset: boolean
+}
+
+const DEFAULT_BUFFER = 4 << 20
+
+/** Feeds a PerfParser from successive reads into one growable buffer; handles over-long lines. */
+export class LineFeeder {
+  buf: Buffer
+  used = 0
+  private skipping = false
+  constructor(readonly parser: PerfParser, size = DEFAULT_BUFFER) {
+    this.buf = Buffer.allocUnsafe(size)
+  }
+
+  /** Room to read into: buf[used, buf.length). */
+  get room(): number {
+    return this.buf.length - this.used
+  }
+
+  /** Append bytes (stream input). */
+  write(chunk: Buffer): void {
+    let off = 0
+    while (off < chunk.length) {
+      if (this.room === 0) this.process()
+      const n = Math.min(this.room, chunk.length - off)
+      chunk.copy(this.buf, this.used, off, off + n)
+      this.used += n
+      off += n
+    }
+  }
+
+  /** Parse every complete line in the buffer; keep the incomplete tail at the front. */
+  process(): void {
+    let start = 0
+    const view = this.buf.subarray(0, this.used)
+    if (this.skipping) {
+      const nl = view.indexOf(10)
+      if (nl < 0) {
+        this.used = 0
+        return
+      }
+      this.skipping = false
+      this.parser.skipLongLine()
+      start = nl + 1
+    }
+    const pos = this.parser.feed(view, start, this.used)
+    const rest = this.used - pos
+    if (rest > MAX_LINE) {
+      this.skipping = true
+      this.used = 0
+      return
+    }
+    if (pos > 0) this.buf.copy(this.buf, 0, pos, this.used)
+    this.used = rest
+    if (this.room < this.buf.length / 4) {
+      const nb = Buffer.allocUnsafe(this.buf.length * 2)
+      this.buf.copy(nb, 0, 0, this.used)
+      this.buf = nb
+    }
+  }
+
+  /** End of input: the last line without a newline, then perl's flush rule. */
+  finish(flushLast: boolean): void {
+    this.process()
+    if (this.skipping) {
+      this.parser.skipLongLine()
+      this.parser.end(undefined, 0, 0, flushLast)
+    } else {
+      this.parser.end(this.buf, 0, this.used, flushLast)
+    }
+    this.used = 0
+  }
+}
+
+function chunkResult(parser: PerfParser, sink: FoldSink, preset: boolean): ChunkResult {
+  return {
+    stacks: [...sink.stacks(parser.pnames)],
+    firstEvent: parser.firstEvent,
+    droppedEvent: parser.droppedEvent,
+    lines: parser.lines,
+    samples: parser.samples,
+    unrecognized: parser.unrecognized,
+    firstUnrecognized: parser.firstUnrecognized,
+    longLines: parser.longLines,
+    preset,
+  }
+}
+
+/**
+ * One thread's folder over chunks of a file. Chunks start and end right after a blank line, where
+ * the parser's state is clean, so one parser can take any chunks in any order; only the last
+ * chunk of the file applies the flush rule.
+ */
+export class ChunkFolder {
+  readonly entries: Entry[] = []
+  readonly sink = new FoldSink(this.entries)
+  readonly parser: PerfParser
+  private readonly feeder: LineFeeder
+  readonly chunks: number[] = []
+  constructor(opts: CoreOptions, preset: string | undefined, bufferSize = DEFAULT_BUFFER) {
+    this.parser = new PerfParser(opts, this.sink, preset, this.entries)
+    this.feeder = new LineFeeder(this.parser, bufferSize)
+  }
+
+  /** Fold bytes [start, end); `last`: the range ends at EOF (apply the flush rule). */
+  fold(fd: number, start: number, end: number, last: boolean, flushLast: boolean): void {
+    const feeder = this.feeder
+    let pos = start
+    while (pos < end) {
+      if (feeder.room === 0) feeder.process()
+      const n = readSync(fd, feeder.buf, feeder.used, Math.min(feeder.room, end - pos), pos)
+      if (n <= 0) break
+      feeder.used += n
+      pos += n
+      feeder.process()
+    }
+    if (last) feeder.finish(flushLast)
+    else feeder.process()
+  }
+
+  result(preset: boolean): ChunkResult {
+    return chunkResult(this.parser, this.sink, preset)
+  }
+}
+
+/** Fold bytes [start, end) of an open file with a fresh parser. */
+export function foldFileRange(fd: number, start: number, end: number, opts: CoreOptions, preset: string | undefined, flushLast: boolean, bufferSize = DEFAULT_BUFFER): ChunkResult {
+  const f = new ChunkFolder(opts, preset, bufferSize)
+  f.fold(fd, start, end, true, flushLast)
+  return f.result(preset !== undefined)
+}
+
+/** Fold a stream (stdin, gzip, in-memory). Single thread. */
+export async function foldStream(stream: Readable | AsyncIterable<Buffer>, opts: CoreOptions, flushLast: boolean): Promise<ChunkResult> {
+  const entries: Entry[] = []
+  const sink = new FoldSink(entries)
+  const parser = new PerfParser(opts, sink, undefined, entries)
+  const feeder = new LineFeeder(parser, 1 << 20)
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+    feeder.write(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk)
+    feeder.process()
+  }
+  feeder.finish(flushLast)
+  return chunkResult(parser, sink, false)
+}
+
+/**
+ * The event type perl's default filter picks: the event of the first line (not a comment) that
+ * has the `comm pid ... period event:` shape. Looks at most `limit` bytes from the start.
+ */
+export function prescanFirstEvent(fd: number, limit: number): string | undefined {
+  const size = Math.min(limit, 1 << 22)
+  const buf = Buffer.allocUnsafe(size)
+  const n = readSync(fd, buf, 0, size, 0)
+  let pos = 0
+  for (;;) {
+    const nl = buf.indexOf(10, pos)
+    if (nl < 0 || nl >= n) return undefined
+    const c0 = buf[pos]!
+    if (nl > pos && c0 !== 35 && c0 !== 32 && c0 !== 9 && c0 !== 13 && c0 !== 12 && c0 !== 11) {
+      const str = latin1(buf, pos, nl)
+      if (EVENT_RE.test(str)) {
+        const pm = PERIOD_RE.exec(str)
+        if (pm) return pm[2]
+      }
+    }
+    pos = nl + 1
+  }
+}
+
+/** Offsets just after a "\n\n" near size*i/n, so each chunk starts with a clean parser state. */
+export function findSplits(fd: number, size: number, n: number): number[] {
+  const out: number[] = [0]
+  const win = Buffer.allocUnsafe(1 << 20)
+  for (let i = 1; i < n; i++) {
+    let pos = Math.max(Math.floor((size * i) / n), out[out.length - 1]!)
+    const limit = i + 1 < n ? Math.floor((size * (i + 1)) / n) : size
+    let found = -1
+    while (pos < limit && found < 0) {
+      const got = readSync(fd, win, 0, win.length, pos)
+      if (got <= 0) break
+      const k = win.subarray(0, got).indexOf('\n\n', 0, 'latin1')
+      if (k >= 0) found = pos + k + 2
+      else if (got < 2 || pos + got >= size) break
+      else pos += got - 1
+    }
+    if (found > out[out.length - 1]! && found < size) out.push(found)
+  }
+  out.push(size)
+  return out
+}
+
+function envInt(name: string): number | undefined {
+  const v = process.env[name]
+  if (v === undefined || v === '') return undefined
+  const n = Number(v)
+  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : undefined
+}
+
+function defaultThreads(): number {
+  const c = typeof availableParallelism === 'function' ? availableParallelism() : cpus().length
+  return Math.max(1, Math.min(4, c))
+}
+
+/** Chunk size for the shared work queue (threads take the next chunk when they are free). */
+const CHUNK = 16 << 20
+
+interface WorkerReply {
+  ok: boolean
+  result?: ChunkResult & { chunks: number[] }
+  error?: string
+}
+
+function startWorker(path: string, bounds: number[], counter: SharedArrayBuffer, opts: CoreOptions, flushLast: boolean): { worker: Worker; promise: Promise<(ChunkResult & { chunks: number[] }) | undefined> } {
+  const worker = new Worker(new URL('./perf-fold-worker.js', import.meta.url), {
+    workerData: { path, bounds, counter, opts, flushLast },
+    stdout: false,
+    stderr: false,
+  })
+  const promise = new Promise<(ChunkResult & { chunks: number[] }) | undefined>((resolve) => {
+    // Any failure resolves to undefined: the chunks it did not report are folded again here.
+    worker.once('message', (m: WorkerReply) => resolve(m.ok ? m.result : undefined))
+    worker.once('error', () => resolve(undefined))
+    worker.once('exit', () => resolve(undefined))
+  })
+  return { worker, promise }
+}
+
+/**
+ * Fold a plain file. Large files are cut into ~16 MiB chunks at sample boundaries; the main
+ * thread and `threads - 1` workers take chunks from a shared counter until none is left, so a
+ * thread that gets less CPU simply takes fewer chunks. Workers start once the default event type
+ * is known (perl keeps the FIRST event type of the file): from a pre-scan of the first 4 MiB, or
+ * else from the main thread's first chunks, folded in order until it has seen one.
+ */
+export async function foldFile(path: string, opts: CoreOptions, flushLast: boolean, tuning: FoldTuning = {}): Promise<{ results: ChunkResult[]; threads: number; redone: number; chunks: number }> {
+  const fd = openSync(path, 'r')
+  try {
+    const size = fstatSync(fd).size
+    const threads = Math.max(1, tuning.threads ?? envInt('MESHPROF_PERF_THREADS') ?? defaultThreads())
+    const splitMin = tuning.splitMin ?? envInt('MESHPROF_PERF_SPLIT_MIN') ?? 16 << 20
+    const chunkSize = Math.max(1, tuning.chunkSize ?? envInt('MESHPROF_PERF_CHUNK') ?? CHUNK)
+    const bounds = threads > 1 && size >= splitMin ? findSplits(fd, size, Math.max(threads, Math.ceil(size / chunkSize))) : [0, size]
+    const n = bounds.length - 1
+    if (n <= 1 || threads <= 1) {
+      const one = new ChunkFolder(opts, undefined, tuning.bufferSize)
+      one.fold(fd, 0, size, true, flushLast)
+      return { results: [one.result(false)], threads: 1, redone: 0, chunks: 1 }
+    }
+    const counter = new SharedArrayBuffer(4)
+    const next = new Int32Array(counter)
+    let preset: string | undefined = opts.eventFilter ? undefined : prescanFirstEvent(fd, bounds[1]!)
+    const workers: ReturnType<typeof startWorker>[] = []
+    const launch = (filter: string | undefined) => {
+      for (let w = 1; w < threads && w < n; w++) {
+        const h = startWorker(path, bounds, counter, opts, flushLast)
+        h.worker.postMessage({ preset: filter })
+        workers.push(h)
+      }
+    }
+    try {
+      if (opts.eventFilter || preset !== undefined) launch(preset)
+      const main = new ChunkFolder(opts, preset, tuning.bufferSize)
+      for (;;) {
+        const i = Atomics.add(next, 0, 1)
+        if (i >= n) break
+        main.fold(fd, bounds[i]!, bounds[i + 1]!, i === n - 1, flushLast)
+        main.chunks.push(i)
+        if (workers.length === 0 && main.parser.eventFilter !== '') {
+          preset = main.parser.eventFilter
+          launch(preset)
+        }
+      }
+      const results: ChunkResult[] = [main.result(preset !== undefined)]
+      const done = new Set(main.chunks)
+      for (const w of workers) {
+        const r = await w.promise
+        if (!r) continue
+        results.push(r)
+        for (const c of r.chunks) done.add(c)
+      }
+      // Chunks a failed worker had taken: fold them here.
+      let redone = 0
+      for (let i = 0; i < n; i++) {
+        if (done.has(i)) continue
+        const again = new ChunkFolder(opts, preset, tuning.bufferSize)
+        again.fold(fd, bounds[i]!, bounds[i + 1]!, i === n - 1, flushLast)
+        results.push(again.result(true))
+        redone++
+      }
+      return { results, threads: 1 + workers.length, redone, chunks: n }
+    } finally {
+      for (const w of workers) void w.worker.terminate()
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Merge chunk results into perl's output and stats. */
+export function finishFold(results: ChunkResult[], threads: number, redone = 0, chunks = results.length): FoldResult {
+  const output = renderFolded(results.map((r) => r.stacks))
+  let keptEvent: string | undefined
+  let droppedEvent: string | undefined
+  for (const r of results) {
+    keptEvent ??= r.firstEvent
+    droppedEvent ??= r.droppedEvent
+  }
+  let uniqueStacks = 0
+  for (let i = 0; i < output.length; i++) if (output[i] === 10) uniqueStacks++
+  return {
+    output,
+    stats: {
+      lines: results.reduce((a, r) => a + r.lines, 0),
+      samples: results.reduce((a, r) => a + r.samples, 0),
+      uniqueStacks,
+      unrecognized: results.reduce((a, r) => a + r.unrecognized, 0),
+      firstUnrecognized: results.find((r) => r.firstUnrecognized !== undefined)?.firstUnrecognized,
+      longLines: results.reduce((a, r) => a + r.longLines, 0),
+      keptEvent,
+      droppedEvent,
+      threads,
+      chunks,
+      redone,
+    },
+  }
+}

@@ -1,0 +1,88 @@
+// User rules: same engine as the built-ins; every error names the rule and the field.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { analyzeProfile, BUILTIN_RULE_IDS } from '../../src/analyze/index.js'
+import { parseUserRules, parseYamlSubset } from '../../src/analyze/rules/user-rules.js'
+import { UsageError } from '../../src/util/errors.js'
+import { folded } from './helpers.js'
+
+const PROFILE = [
+  'main;exportTick;exportSpans;serializeEvent;JSON.stringify 30',
+  'main;handler;serializeEvent;JSON.stringify 5',
+  'main;runGossip 15',
+  '(idle) 50',
+].join('\n') + '\n'
+
+test('a JSON user rule with frame + ancestor runs in the engine, thresholds apply, message placeholders are filled', async () => {
+  const rules = parseUserRules(JSON.stringify([
+    { id: 'export-serialize', frame: '^serializeEvent$', ancestor: 'exportSpans', threshold: 0.2, severity: 'medium', message: 'exporter serialisation takes {share} ({frame})', remedy: 'batch events' },
+  ]), 'my-rules.json', BUILTIN_RULE_IDS)
+  const p = await folded(PROFILE)
+  const f = analyzeProfile(p, { rules }).filter((x) => x.ruleId === 'export-serialize')
+  assert.equal(f.length, 1)
+  assert.equal(f[0]!.severity, 'medium')
+  assert.equal(f[0]!.share, 0.3, 'only the serializeEvent under exportSpans counts (30 of 100), not the one under handler')
+  assert.equal(f[0]!.message, 'exporter serialisation takes 30.0% (serializeEvent)')
+  assert.equal(f[0]!.remedy, 'batch events')
+  assert.deepEqual(f[0]!.frames, ['serializeEvent'])
+  // the rule's threshold is overridable like a built-in's
+  assert.deepEqual(analyzeProfile(p, { rules, thresholds: { 'export-serialize.threshold': 0.5 } }).filter((x) => x.ruleId === 'export-serialize'), [])
+  // without the ancestor both serializeEvent stacks count
+  const all = parseUserRules(JSON.stringify({ rules: [{ id: 'ser', frame: 'serializeEvent', threshold: '10%', severity: 'low', message: 'm' }] }), 'r.json')
+  assert.equal(analyzeProfile(p, { rules: all }).find((x) => x.ruleId === 'ser')!.share, 0.35)
+})
+
+test('the YAML subset reads the same rules', async () => {
+  const yaml = [
+    '# my rules',
+    'rules:',
+    '  - id: export-serialize',
+    "    frame: '^serializeEvent$'",
+    '    ancestor: exportSpans   # only under the exporter',
+    '    threshold: 0.2',
+    '    severity: high',
+    '    message: "exporter serialisation: {share}"',
+    '  - id: gossip',
+    '    frame: runGossip',
+    '    threshold: 5%',
+    '    severity: info',
+    '    message: gossip {share}',
+  ].join('\n')
+  const rules = parseUserRules(yaml, 'rules.yaml', BUILTIN_RULE_IDS)
+  assert.deepEqual(rules.map((r) => [r.id, r.severity, r.thresholds.threshold!.default]), [['export-serialize', 'high', 0.2], ['gossip', 'info', 0.05]])
+  const fs = analyzeProfile(await folded(PROFILE), { rules, builtins: false })
+  assert.deepEqual(fs.map((f) => [f.ruleId, f.message]), [['export-serialize', 'exporter serialisation: 30.0%'], ['gossip', 'gossip 15.0%']])
+  assert.deepEqual(parseYamlSubset("- id: 'it''s'\n  n: 1.5e1\n  b: true\n  z: ~\n", 'x.yaml'), [{ id: "it's", n: 15, b: true, z: null }])
+})
+
+function err(text: string, file = 'my-rules.json'): string {
+  try {
+    parseUserRules(text, file, BUILTIN_RULE_IDS)
+  } catch (e) {
+    assert.ok(e instanceof UsageError, String(e))
+    assert.equal((e as UsageError).exitCode, 2)
+    assert.ok(!(e as Error).message.includes('\n'))
+    return (e as Error).message
+  }
+  assert.fail('no error')
+}
+
+test('errors in a rules file name the file, the rule (index and id) and the field', () => {
+  const ok = { id: 'a', frame: 'x', threshold: 0.1, severity: 'low', message: 'm' }
+  const two = (bad: object) => JSON.stringify([ok, { ...ok, id: 'b', ...bad }])
+  assert.match(err(two({ frame: '(unclosed' })), /^rules file my-rules\.json: rule 2 \(id "b"\): field "frame": invalid regular expression/)
+  assert.match(err(two({ ancestor: '[z-a]' })), /rule 2 \(id "b"\): field "ancestor": invalid regular expression/)
+  assert.match(err(two({ severity: 'critical' })), /rule 2 \(id "b"\): field "severity": must be high, medium, low or info, got "critical"/)
+  assert.match(err(two({ threshold: 2 })), /rule 2 \(id "b"\): field "threshold": must be between 0 and 1/)
+  assert.match(err(two({ threshold: 'lots' })), /field "threshold": must be a number 0\.\.1 or a percentage/)
+  assert.match(err(two({ treshold: 0.1 })), /rule 2 \(id "b"\): field "treshold": unknown field/)
+  assert.match(err(two({ id: 'a' })), /rule 2 \(id "a"\): field "id": "a" is used twice/)
+  assert.match(err(two({ id: 'connect-storm' })), /field "id": "connect-storm" is a built-in rule/)
+  assert.match(err(JSON.stringify([ok, { frame: 'x', threshold: 0.1, severity: 'low', message: 'm' }])), /rule 2: field "id": missing/)
+  assert.match(err(JSON.stringify([{ ...ok, message: '' }])), /rule 1 \(id "a"\): field "message": must not be empty/)
+  assert.match(err('{"rules": 3}'), /expected a list of rules/)
+  assert.match(err('[{"id": '), /not valid JSON/)
+  assert.match(err('- id: a\n  frame: [x]\n', 'r.yml'), /line 2: only plain or quoted scalars/)
+  assert.match(err('- id: a\n  frame: x\n  frame: y\n', 'r.yml'), /line 3: field "frame" given twice/)
+  assert.match(err('- id: a\n  frame: x\n  threshold: 0.1\n  severity: low\n  message: m\n  bogus: 1\n', 'r.yml'), /rule 1 \(id "a"\): field "bogus": unknown field/)
+})

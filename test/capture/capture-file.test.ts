@@ -1,0 +1,149 @@
+// The capture-file importer: raw profile through the registry, metadata, network evidence round
+// trip (stack table expanded), mesh.json, partial captures, hostile references.
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { loadProfiles } from '../../src/formats/index.js'
+import { captureImporter } from '../../src/formats/capture-file.js'
+import { totalWeight } from '../../src/model/ops.js'
+import { meshprof, tmp } from './helpers.js'
+import { isCleanFailure } from '../helpers/cli.js'
+
+/** A tiny but real .cpuprofile: root -> runGossip -> joinPeers (hot), root -> (idle). */
+function cpuprofile(): object {
+  return {
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 }, children: [2, 4] },
+      { id: 2, callFrame: { functionName: 'runGossip', scriptId: '1', url: 'file:///app/node.js', lineNumber: 10, columnNumber: 2 }, children: [3] },
+      { id: 3, callFrame: { functionName: 'joinPeers', scriptId: '1', url: 'file:///app/node.js', lineNumber: 20, columnNumber: 2 } },
+      { id: 4, callFrame: { functionName: '(idle)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 } },
+    ],
+    startTime: 1000,
+    endTime: 1000 + 6 * 2000,
+    samples: [3, 3, 3, 4, 3, 4],
+    timeDeltas: [2000, 2000, 2000, 2000, 2000, 2000],
+  }
+}
+
+function network(): object {
+  return {
+    source: 'node-probe',
+    windowMs: 2000,
+    stacks: [['listOnTimeout (node:internal/timers:594:17)', 'runGossip (/app/node.js:11:3)', 'joinPeers (/app/node.js:21:3)', 'connectPeer (/app/node.js:30:5)']],
+    connects: [
+      { t: 100, remote: '127.0.0.1:4001', tls: true, initiator: 0, alreadyConnected: true },
+      { t: 200, remote: '127.0.0.1:4001', tls: true, initiator: ['inline', 'stack'], alreadyConnected: false },
+      { t: 300, remote: '127.0.0.1:4002', tls: false },
+    ],
+    snapshots: [{ t: 0, remotes: ['127.0.0.1:4001'] }, { t: 2000, remotes: ['127.0.0.1:4001', '127.0.0.1:4001'] }],
+    droppedConnects: 7,
+  }
+}
+
+function writeCapture(dir: string, name: string, pid: number, extra: Record<string, unknown> = {}): string {
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, `node-${pid}.cpuprofile`), JSON.stringify(cpuprofile()))
+  const cap = {
+    meshprof: 'capture',
+    version: 1,
+    process: { pid, command: 'node mesh.js', name, backend: 'inspector', startTimeMs: 1763900000000, durationMs: 2000, rateHz: 500, cpuTimeNs: 123456789, partial: false },
+    profile: { format: 'cpuprofile', file: `node-${pid}.cpuprofile` },
+    network: network(),
+    warnings: [],
+    ...extra,
+  }
+  const path = join(dir, `${name}-${pid}.capture.json`)
+  writeFileSync(path, JSON.stringify(cap, null, 1))
+  return path
+}
+
+describe('capture file importer', () => {
+  test('detects the format by content and loads the raw profile with the capture metadata', async () => {
+    const dir = tmp('capfile')
+    const path = writeCapture(dir, 'mesh-node-3', 4242)
+    const { format, profiles } = await loadProfiles(path)
+    assert.equal(format, 'capture')
+    assert.equal(profiles.length, 1)
+    const p = profiles[0]!
+    assert.equal(p.meta.pid, 4242)
+    assert.equal(p.meta.name, 'mesh-node-3')
+    assert.equal(p.meta.command, 'node mesh.js')
+    assert.equal(p.meta.backend, 'inspector')
+    assert.equal(p.meta.durationNs, 2000e6)
+    assert.equal(p.meta.cpuTimeNs, 123456789)
+    assert.equal(p.meta.periodNs, 2e6)
+    assert.equal(p.meta.startTimeNs, 1763900000000e6)
+    assert.equal(p.meta.extra?.capture, path)
+    assert.ok(p.frames.some((f) => f.name === 'joinPeers'))
+    assert.ok(totalWeight(p) > 0)
+  })
+
+  test('network evidence round-trips: stack table expanded, inline stacks kept, counts honest', async () => {
+    const path = writeCapture(tmp('capnet'), 'n', 7)
+    const p = (await loadProfiles(path)).profiles[0]!
+    const n = p.network!
+    assert.equal(n.source, 'node-probe')
+    assert.equal(n.windowMs, 2000)
+    assert.equal(n.droppedConnects, 7)
+    assert.equal(n.connects.length, 3)
+    assert.deepEqual(n.connects[0], { t: 100, remote: '127.0.0.1:4001', tls: true, initiator: (network() as any).stacks[0], alreadyConnected: true })
+    assert.deepEqual(n.connects[1]!.initiator, ['inline', 'stack'])
+    assert.equal(n.connects[2]!.initiator, undefined)
+    assert.equal(n.connects[2]!.alreadyConnected, undefined)
+    assert.deepEqual(n.snapshots[1], { t: 2000, remotes: ['127.0.0.1:4001', '127.0.0.1:4001'] })
+  })
+
+  test('mesh.json yields one profile per capture', async () => {
+    const dir = tmp('capmesh')
+    writeCapture(dir, 'a', 1)
+    writeCapture(dir, 'b', 2)
+    writeFileSync(join(dir, 'mesh.json'), JSON.stringify({ meshprof: 'mesh-capture', version: 1, captures: ['a-1.capture.json', 'b-2.capture.json'] }))
+    const { profiles } = await loadProfiles(join(dir, 'mesh.json'))
+    assert.deepEqual(profiles.map((p) => p.meta.pid), [1, 2])
+    assert.ok(profiles.every((p) => p.network))
+  })
+
+  test('a partial capture without a profile loads as an empty profile that keeps its network evidence', async () => {
+    const dir = tmp('cappartial')
+    const path = writeCapture(dir, 'gone', 9, { profile: undefined, warnings: ['no CPU profile: pid 9 went away'] })
+    const warnings: string[] = []
+    const p = (await loadProfiles(path, { warn: (m) => warnings.push(m) })).profiles[0]!
+    assert.equal(p.sampleStack.length, 0)
+    assert.equal(p.network!.connects.length, 3)
+    assert.equal(p.meta.extra?.partial, false)
+    assert.match(warnings[0]!, /holds no CPU profile/)
+  })
+
+  test('references outside the capture directory and broken evidence are refused (exit 4)', async () => {
+    const dir = tmp('caphostile')
+    const bad = writeCapture(dir, 'x', 1, { profile: { format: 'cpuprofile', file: '../../etc/passwd' } })
+    const r = await meshprof(['top', bad])
+    assert.equal(r.code, 4)
+    assert.ok(isCleanFailure(r as never), r.stderr)
+    assert.match(r.stderr, /profile\.file must be a file name in the same directory/)
+    const bad2 = writeCapture(dir, 'y', 2, { network: { ...network(), connects: [{ t: 1, remote: 'r', initiator: 99 }] } })
+    const r2 = await meshprof(['top', bad2])
+    assert.equal(r2.code, 4)
+    assert.match(r2.stderr, /initiator 99 is not in the stack table/)
+    const bad3 = join(dir, 'm.json')
+    writeFileSync(bad3, JSON.stringify({ meshprof: 'mesh-capture', version: 1, captures: ['/etc/passwd'] }))
+    const r3 = await meshprof(['top', bad3])
+    assert.equal(r3.code, 4)
+  })
+
+  test('a capture whose raw profile is missing: exit 3 naming the file', async () => {
+    const dir = tmp('capmissing')
+    const path = writeCapture(dir, 'z', 3, { profile: { format: 'cpuprofile', file: 'node-999.cpuprofile' } })
+    const r = await meshprof(['top', path])
+    assert.equal(r.code, 3, r.stderr)
+    assert.match(r.stderr, /node-999\.cpuprofile/)
+  })
+
+  test('sniff: only meshprof capture JSON', () => {
+    assert.equal(captureImporter.sniff(Buffer.from(''), '{"meshprof": "capture", "version": 1}'), true)
+    assert.equal(captureImporter.sniff(Buffer.from(''), '{ "meshprof" : "mesh-capture" }'), true)
+    assert.equal(captureImporter.sniff(Buffer.from(''), '{"nodes": [], "meshprof": "capture"}'), false)
+    assert.equal(captureImporter.sniff(Buffer.from(''), 'meshprof capture'), false)
+  })
+})
