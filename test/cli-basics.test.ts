@@ -86,3 +86,13 @@ test('a bad --choices value is a usage error before the command runs', async () 
   assert.match(r.stderr, /Invalid values/)
   assert.ok(isCleanFailure(r), r.stderr)
 })
+
+test('a 50,000-frame folded line is detected by content and ranked (no recursion overflow)', async () => {
+  const deep = join(dir, 'deep.folded')
+  writeFileSync(deep, Array.from({ length: 50000 }, (_, i) => `frame_${i % 13}`).join(';') + ' 7\n')
+  const r = await runCli(['top', deep, '--json', '--limit', '1'])
+  assert.equal(r.code, 0, r.stderr)
+  const j = JSON.parse(r.stdout)
+  assert.equal(j.total, 7)
+  assert.equal(j.rows[0].name, 'frame_1')
+})

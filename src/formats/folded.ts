@@ -33,6 +33,11 @@ export const foldedImporter: Importer = {
     // Only look at complete lines; the last one may be cut by the head limit.
     const lines = text.split(/\r?\n/)
     if (lines.length > 1) lines.pop()
+    else if (text.length >= 32 * 1024) {
+      // One line longer than the head (a very deep stack): judge its start.
+      const l = lines[0]!
+      return !/^[\s{[<#]/.test(l) && !l.includes('\t') && l.includes(';') && !/\x00/.test(l)
+    }
     let good = 0
     let bad = 0
     for (const l of lines.slice(0, 200)) {

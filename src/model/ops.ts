@@ -1,7 +1,7 @@
 // Pure operations on a Profile: totals, self/total aggregation, focus/ignore filters, merge,
 // per-stack weights. Each returns new data; the input profile is never changed.
 import { ProfileBuilder, stackFrames } from './builder.js'
-import type { Frame, Profile } from './types.js'
+import type { Frame, Profile, ProfileMeta } from './types.js'
 
 /** Sum of one value column over all rows. */
 export function totalWeight(p: Profile, value = p.defaultValue): number {
@@ -183,7 +183,7 @@ export function mergeProfiles(ps: readonly Profile[], opts: { label?: (p: Profil
     if (!vtKeys.includes(k)) { vtKeys.push(k); vts.push({ ...vt }) }
   }
   const first = ps[0]
-  const b = new ProfileBuilder(vts, { ...(first?.meta ?? {}), name: ps.length > 1 ? `${ps.length} profiles` : first?.meta.name }, !opts.label)
+  const b = new ProfileBuilder(vts, ps.length > 1 ? mergedMeta(ps) : { ...(first?.meta ?? {}) }, !opts.label)
   if (first) b.defaultValue = vtKeys.indexOf(`${first.valueTypes[first.defaultValue]!.type}/${first.valueTypes[first.defaultValue]!.unit}`)
   let duration = 0
   ps.forEach((p, pi) => {
@@ -205,7 +205,7 @@ export function mergeProfiles(ps: readonly Profile[], opts: { label?: (p: Profil
       b.addSample(s < 0 ? -1 : stackMap[s]!, vals, opts.label ? p.times?.[r] : undefined, l)
     }
   })
-  if (duration) b.meta.durationNs = duration
+  if (duration && b.meta.durationNs === undefined) b.meta.durationNs = duration
   return b.build()
 }
 
@@ -213,4 +213,27 @@ export function mergeProfiles(ps: readonly Profile[], opts: { label?: (p: Profil
 export function* weightedStacks(p: Profile, value = p.defaultValue): Generator<{ stack: number; frames: number[]; weight: number }> {
   const w = stackWeights(p, value)
   for (let s = 0; s < w.length; s++) if (w[s]! > 0) yield { stack: s, frames: stackFrames(p, s), weight: w[s]! }
+}
+
+/**
+ * Meta for the header of several profiles shown as one (a mesh capture directory): names joined,
+ * CPU time summed (when every profile knows it), the longest window, no single pid or command.
+ * mergeProfiles() keeps the first profile's meta, which would show one node's CPU for the mesh.
+ */
+export function mergedMeta(ps: readonly Profile[]): ProfileMeta {
+  if (ps.length === 1) return ps[0]!.meta
+  const names = ps.map((p, i) => p.meta.name ?? (p.meta.pid !== undefined ? `pid ${p.meta.pid}` : `profile ${i + 1}`))
+  const shown = names.length <= 4 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`
+  const meta: ProfileMeta = { name: `${ps.length} processes: ${shown}` }
+  const same = <K extends keyof ProfileMeta>(k: K) => (ps.every((p) => p.meta[k] === ps[0]!.meta[k]) ? ps[0]!.meta[k] : undefined)
+  const durations = ps.map((p) => p.meta.durationNs).filter((d): d is number => typeof d === 'number')
+  if (durations.length) meta.durationNs = Math.max(...durations)
+  if (ps.every((p) => typeof p.meta.cpuTimeNs === 'number')) meta.cpuTimeNs = ps.reduce((s, p) => s + p.meta.cpuTimeNs!, 0)
+  const backend = same('backend')
+  if (backend !== undefined) meta.backend = backend
+  const fmt = same('sourceFormat')
+  if (fmt !== undefined) meta.sourceFormat = fmt
+  const period = same('periodNs')
+  if (period !== undefined) meta.periodNs = period
+  return meta
 }

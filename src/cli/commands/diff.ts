@@ -145,6 +145,8 @@ export async function run(o: DiffCommandOptions, io: Io): Promise<DiffRunResult>
     const html = renderDiffFlamegraphHtml(mergedProfile(filtered(before)), mergedProfile(filtered(after)), {
       title: o.title ?? `meshprof diff: ${o.before} -> ${o.after}`,
       stripLines: result.stripLines,
+      // Colour by the same basis as the headline: absolute CPU when both sides have it.
+      normalize: result.basis === 'cores' ? 'absolute' : 'share',
     })
     await writeOutput(o.html, html)
     if (io.verbose) io.err(`meshprof: wrote ${o.html}\n`)

@@ -90,25 +90,4 @@ export function renderDiffFlamegraphHtml(before: Profile, after: Profile, opts: 
   return pageFromPayload(buildDiffPayload(before, after, opts))
 }
 
-/**
- * Meta for the header of several profiles shown as one (a mesh capture directory): names joined,
- * CPU time summed (when every profile knows it), the longest window, no single pid or command.
- * mergeProfiles() keeps the first profile's meta, which would show one node's CPU for the mesh.
- */
-export function mergedMeta(ps: readonly Profile[]): ProfileMeta {
-  if (ps.length === 1) return ps[0]!.meta
-  const names = ps.map((p, i) => p.meta.name ?? (p.meta.pid !== undefined ? `pid ${p.meta.pid}` : `profile ${i + 1}`))
-  const shown = names.length <= 4 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`
-  const meta: ProfileMeta = { name: `${ps.length} processes: ${shown}` }
-  const same = <K extends keyof ProfileMeta>(k: K) => (ps.every((p) => p.meta[k] === ps[0]!.meta[k]) ? ps[0]!.meta[k] : undefined)
-  const durations = ps.map((p) => p.meta.durationNs).filter((d): d is number => typeof d === 'number')
-  if (durations.length) meta.durationNs = Math.max(...durations)
-  if (ps.every((p) => typeof p.meta.cpuTimeNs === 'number')) meta.cpuTimeNs = ps.reduce((s, p) => s + p.meta.cpuTimeNs!, 0)
-  const backend = same('backend')
-  if (backend !== undefined) meta.backend = backend
-  const fmt = same('sourceFormat')
-  if (fmt !== undefined) meta.sourceFormat = fmt
-  const period = same('periodNs')
-  if (period !== undefined) meta.periodNs = period
-  return meta
-}
+export { mergedMeta } from '../../model/ops.js'
