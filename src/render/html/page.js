@@ -152,10 +152,15 @@
     var ta = totA[0] || 1, tb = totB[0] || 1
     for (i = 0; i < N; i++) {
       delta[i] = absMode ? totA[i] - totB[i] : totA[i] / ta - totB[i] / tb
-      if (i > 0 && Math.abs(delta[i]) > deltaMax) deltaMax = Math.abs(delta[i])
+      // Idle is not work: when CPU drops, idle grows; it must not set the colour scale.
+      if (i > 0 && !isIdleNode(i) && Math.abs(delta[i]) > deltaMax) deltaMax = Math.abs(delta[i])
     }
   }
+  function isIdleNode(node) {
+    return node > 0 && P.kinds[P.fKind[frameOf[node]]] === 'idle'
+  }
   function diffFill(node) {
+    if (isIdleNode(node)) return 'rgb(226,228,232)'
     var a = totA[node], b = totB[node]
     var t
     if (a > 0 && b === 0) t = 1
@@ -551,7 +556,7 @@
   function selfByName(self) {
     var byName = new Map()
     for (var i = 1; i < N; i++) {
-      if (!self[i]) continue
+      if (!self[i] || isIdleNode(i)) continue
       var nm = P.fName[frameOf[i]]
       byName.set(nm, (byName.get(nm) || 0) + self[i])
     }
