@@ -111,3 +111,13 @@ export function pct(x: number): string {
   if (!Number.isFinite(x)) return '-'
   return `${(x * 100).toFixed(1)}%`
 }
+
+/** Write a generated HTML page to `out` ('-' = stdout) and say where it went. */
+export async function writeHtmlOutput(out: string, html: string, io: Io): Promise<void> {
+  if (out === '-') {
+    io.out(html)
+    return
+  }
+  await writeOutput(out, html)
+  io.err(`meshprof: wrote ${out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)\n`)
+}

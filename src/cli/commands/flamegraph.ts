@@ -1,7 +1,7 @@
 import { basename } from 'node:path'
 import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
-import { applyFilters, loadOptions, loadProfiles, regexOption, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
+import { applyFilters, loadOptions, loadProfiles, regexOption, withFilterOptions, withInputOptions, writeHtmlOutput, type FilterArgs, type InputArgs } from '../common.js'
 import { mergedMeta, renderFlamegraphHtml, type FindingLike } from '../../render/html/flamegraph.js'
 import { mergeProfiles } from '../../model/ops.js'
 import { expandInput } from './analyze.js'
@@ -83,12 +83,7 @@ const cmd: CommandModule<object, FlamegraphArgs> = {
       ...(a.highlight ? { highlight: a.highlight } : {}),
     })
     const out = a.output ?? defaultHtmlName(a.profile, 'flamegraph')
-    if (out === '-') {
-      io.out(html)
-      return
-    }
-    await writeOutput(out, html)
-    io.err(`meshprof: wrote ${out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)\n`)
+    await writeHtmlOutput(out, html, io)
   },
 }
 export default cmd

@@ -1,7 +1,7 @@
 import { basename } from 'node:path'
 import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
-import { applyFilters, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
+import { applyFilters, withFilterOptions, withInputOptions, writeHtmlOutput, type FilterArgs, type InputArgs } from '../common.js'
 import { toSpeedscope } from '../../formats/speedscope-export.js'
 import { renderSpeedscopeHtml } from '../../render/speedscope-view.js'
 import { defaultHtmlName, loadAll } from './flamegraph.js'
@@ -30,12 +30,7 @@ const cmd: CommandModule<object, ViewArgs> = {
     const text = toSpeedscope(filtered, name)
     const html = renderSpeedscopeHtml(text, { name: `${name.replace(/\.speedscope\.json$/i, '')}.speedscope.json`, ...(a.title !== undefined ? { title: a.title } : {}) })
     const out = a.output ?? defaultHtmlName(a.profile, 'view')
-    if (out === '-') {
-      io.out(html)
-      return
-    }
-    await writeOutput(out, html)
-    io.err(`meshprof: wrote ${out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)\n`)
+    await writeHtmlOutput(out, html, io)
   },
 }
 export default cmd
