@@ -2,7 +2,7 @@
 // unmistakable keys first, then the permissive text formats.
 import type { Profile } from '../model/types.js'
 import { mergeProfiles } from '../model/ops.js'
-import { MalformedInputError, MeshprofError, UnrecognizedFormatError, UsageError } from '../util/errors.js'
+import { EXIT, MalformedInputError, MeshprofError, UnrecognizedFormatError, UsageError } from '../util/errors.js'
 import { openInput, decodeText, type InputSource } from './source.js'
 import type { FormatId, ImportOptions, Importer } from './types.js'
 import { captureImporter } from './capture-file.js'
@@ -41,7 +41,7 @@ export function detectFormat(input: InputSource): Importer {
     }
     if (yes) return imp
   }
-  if (input.head.length === 0) throw new MalformedInputError('input', `${input.name} is empty`)
+  if (input.head.length === 0) throw new MeshprofError(`${input.name}: empty input, no profile in it`, EXIT.BAD_INPUT)
   throw new UnrecognizedFormatError(input.name, FORMAT_IDS)
 }
 
