@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, statSync, createWriteStream } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { best, table } from './_proc.mjs'
+import { mulberry32 } from './_flamegen.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -18,15 +19,6 @@ const N_NODES = 320_000
 const N_SAMPLES = 300_000
 const file = join(out, `formats-cpuprofile-${N_NODES / 1000}k.cpuprofile`)
 
-function mulberry32(seed) {
-  return () => {
-    seed |= 0
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 async function generate(path) {
   const rnd = mulberry32(20240607)

@@ -10,6 +10,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { measure, best, has, table } from './_proc.mjs'
+import { mulberry32 } from './_flamegen.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -20,15 +21,6 @@ const { ProtoWriter } = await import(join(root, 'dist/src/formats/protobuf.js'))
 const N_SAMPLES = 440_000
 const file = join(out, `formats-pprof-${N_SAMPLES / 1000}k.pb`)
 
-function mulberry32(seed) {
-  return () => {
-    seed |= 0
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function generate(path) {
   const rnd = mulberry32(42)
