@@ -96,3 +96,13 @@ test('a 50,000-frame folded line is detected by content and ranked (no recursion
   assert.equal(j.total, 7)
   assert.equal(j.rows[0].name, 'frame_1')
 })
+
+test('--sample-type applies to every format: a folded file has one column, an unknown one is exit 2', async () => {
+  const ok = await runCli(['top', folded, '--sample-type', 'samples', '--json'])
+  assert.equal(ok.code, 0, ok.stderr)
+  assert.equal(JSON.parse(ok.stdout).valueType, 'samples')
+  const bad = await runCli(['top', folded, '--sample-type', 'alloc_space'])
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /not in this profile; available: 0: samples\/count/)
+  assert.ok(isCleanFailure(bad), bad.stderr)
+})

@@ -19,7 +19,7 @@ import { MalformedInputError } from '../util/errors.js'
 import { StackTrie } from './stack-trie.js'
 import { scanCpuprofile, type NodeTable } from './cpuprofile-scan.js'
 import type { ImportOptions, Importer } from './types.js'
-import { jsModuleOf, withSampleType } from './shared.js'
+import { jsModuleOf } from './shared.js'
 
 interface CallFrame {
   functionName?: string
@@ -116,7 +116,7 @@ export function parseCpuprofileBuffer(buf: Buffer, name: string, options: Import
     const startTime = scanned.startTime ?? 0
     const times = timesFrom(samples.length, deltas, startTime)
     const endTime = scanned.endTime ?? (samples.length ? times[samples.length - 1]! : startTime)
-    return withSampleType([buildProfile({ nodes: scanned.nodes, samples, times, startTime, endTime }, baseName(name), name)], options.sampleType)
+    return [buildProfile({ nodes: scanned.nodes, samples, times, startTime, endTime }, baseName(name), name)]
   }
   let json: unknown
   try {
@@ -124,7 +124,7 @@ export function parseCpuprofileBuffer(buf: Buffer, name: string, options: Import
   } catch (e) {
     throw new MalformedInputError('cpuprofile', `${name}: not valid JSON (${(e as Error).message})`)
   }
-  return withSampleType(parseCpuprofileJson(json, name), options.sampleType)
+  return parseCpuprofileJson(json, name)
 }
 
 function timesFrom(n: number, deltas: ArrayLike<number> | undefined, startTime: number): Float64Array {

@@ -5,6 +5,7 @@ import { mergeProfiles } from '../model/ops.js'
 import { EXIT, MalformedInputError, MeshprofError, UnrecognizedFormatError, UsageError } from '../util/errors.js'
 import { openInput, decodeText, type InputSource } from './source.js'
 import type { FormatId, ImportOptions, Importer } from './types.js'
+import { withSampleType } from './shared.js'
 import { captureImporter } from './capture-file.js'
 import { pprofImporter } from './pprof.js'
 import { cpuprofileImporter } from './cpuprofile.js'
@@ -75,6 +76,8 @@ export async function loadFromSource(input: InputSource, options: LoadOptions = 
     throw new MalformedInputError(imp.id, `${input.name}: ${(e as Error)?.message ?? String(e)}`)
   }
   if (profiles.length === 0) throw new MalformedInputError(imp.id, `${input.name} holds no profile`)
+  // --sample-type works the same for every format: it picks the column reports use.
+  profiles = withSampleType(profiles, options.sampleType)
   for (const p of profiles) p.meta.sourceFormat ??= imp.id
   return { format: imp.id, profiles }
 }

@@ -407,7 +407,6 @@ function decode(buf: Uint8Array, name: string, options: ImportOptions): Profile 
     const i = valueTypes.findIndex((v) => v.type === want)
     if (i >= 0) defaultValue = i
   }
-  if (options.sampleType !== undefined && options.sampleType !== '') defaultValue = pickSampleType(valueTypes, options.sampleType)
 
   // --- mappings, functions, locations ---
   const mapIndex = new IdIndex(mapId, 'mapping')

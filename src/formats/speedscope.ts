@@ -12,7 +12,7 @@ import { ProfileBuilder } from '../model/builder.js'
 import type { Frame, FrameKind, Profile, ValueType } from '../model/types.js'
 import { MalformedInputError } from '../util/errors.js'
 import { kindOfFoldedFrame } from './folded.js'
-import { jsModuleOf, withSampleType } from './shared.js'
+import { jsModuleOf } from './shared.js'
 import type { ImportOptions, Importer } from './types.js'
 
 export const SPEEDSCOPE_SCHEMA = 'https://www.speedscope.app/file-format-schema.json'
@@ -41,7 +41,7 @@ export function parseSpeedscopeBuffer(buf: Buffer, name: string, options: Import
   } catch (e) {
     throw new MalformedInputError('speedscope', `${name}: not valid JSON (${(e as Error).message})`)
   }
-  return withSampleType(parseSpeedscopeJson(json, name, options), options.sampleType)
+  return parseSpeedscopeJson(json, name, options)
 }
 
 function isObj(x: unknown): x is Record<string, unknown> {

@@ -12,6 +12,8 @@ import { jsModuleOf, parseCpuprofileBuffer } from '../../src/formats/cpuprofile.
 import { scanCpuprofile } from '../../src/formats/cpuprofile-scan.js'
 import { stackFrames, validateProfile } from '../../src/model/builder.js'
 import type { Profile } from '../../src/model/types.js'
+import { loadFromSource } from '../../src/formats/index.js'
+import { fromBuffer } from '../../src/formats/source.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'meshprof-cpuprofile-'))
 const manifest: ManifestEntry[] = HAS_CORPUS ? await corpusManifest() : []
@@ -157,7 +159,7 @@ const tiny = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 })
 
-test('tiny profile: rows, times, cpu weights (to the next sample; the last one to endTime), modules', () => {
+test('tiny profile: rows, times, cpu weights (to the next sample; the last one to endTime), modules', async () => {
   const [p] = parseCpuprofileBuffer(Buffer.from(JSON.stringify(tiny())), 'tiny.cpuprofile')
   assert.ok(p)
   assert.deepEqual(Array.from(p.times!), [100_000, 200_000, 300_000])
@@ -167,8 +169,9 @@ test('tiny profile: rows, times, cpu weights (to the next sample; the last one t
   assert.deepEqual(stackFrames(p, p.sampleStack[0]!).map((f) => p.frames[f]!.name), ['main', 'connect'])
   assert.deepEqual(stackFrames(p, p.sampleStack[2]!).map((f) => p.frames[f]!.name), ['(idle)'])
   // --sample-type works here too: samples/count instead of the default cpu column
-  assert.equal(parseCpuprofileBuffer(Buffer.from(JSON.stringify(tiny())), 't', { sampleType: 'samples' })[0]!.defaultValue, 0)
-  assert.throws(() => parseCpuprofileBuffer(Buffer.from(JSON.stringify(tiny())), 't', { sampleType: 'alloc_space' }), /available: 0: samples\/count, 1: cpu\/nanoseconds/)
+  // --sample-type is applied by the loader, the same way for every format
+  assert.equal((await loadFromSource(fromBuffer('t', Buffer.from(JSON.stringify(tiny()))), { sampleType: 'samples' })).profiles[0]!.defaultValue, 0)
+  await assert.rejects(loadFromSource(fromBuffer('t', Buffer.from(JSON.stringify(tiny()))), { sampleType: 'alloc_space' }), /available: 0: samples\/count, 1: cpu\/nanoseconds/)
 })
 
 test('every accepted shape gives the same profile: plain (fast scanner and JSON.parse), {profile}, pretty-printed, trace', () => {
