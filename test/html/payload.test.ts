@@ -249,6 +249,17 @@ test('CLI findings panel: analyze rules on small profiles, --findings/--no-findi
   assert.equal(findingsFor(big, undefined, io), undefined)
 })
 
+test('CLI findings panel for several processes: each analysed on its own, titles name the process', () => {
+  const storm = folded({ 'node;processTimers;listOnTimeout;runGossip;joinPeers;connectPeer;tls.connect': 600, 'node;processTimers;listOnTimeout;runGossip;emit': 300, 'node;(idle)': 100 })
+  const calm = folded({ 'node;(idle)': 990, 'node;processTimers;listOnTimeout;runGossip;emit': 10 })
+  const io = { err: () => {}, verbose: false }
+  const f = findingsFor([{ ...storm, meta: { ...storm.meta, name: 'node-a' } }, { ...calm, meta: { ...calm.meta, name: 'node-b' } }], undefined, io)!
+  const storms = f.filter((x) => x.ruleId === 'connect-storm')
+  assert.equal(storms.length, 1)
+  assert.match(storms[0]!.title, /^node-a: /)
+  assert.ok(f.every((x) => !x.title.startsWith('node-b: ') || x.ruleId !== 'connect-storm'))
+})
+
 test('several processes shown as one: names joined, CPU summed, longest window, no single pid', () => {
   const mk = (name: string, pid: number, cpu: number | undefined, dur: number) => ({ ...folded({ a: 1 }, name), meta: { name, pid, command: `node ${name}`, durationNs: dur, backend: 'inspector', ...(cpu !== undefined ? { cpuTimeNs: cpu } : {}) } })
   const m = mergedMeta([mk('mesh-node-0', 10, 4e8, 5e9), mk('mesh-node-1', 11, 6e8, 5.2e9)])

@@ -2,7 +2,7 @@ import { basename } from 'node:path'
 import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
 import { applyFilters, loadOptions, loadProfiles, regexOption, withFilterOptions, withInputOptions, writeHtmlOutput, type FilterArgs, type InputArgs } from '../common.js'
-import { mergedMeta, renderFlamegraphHtml, type FindingLike } from '../../render/html/flamegraph.js'
+import { renderFlamegraphHtml, type FindingLike } from '../../render/html/flamegraph.js'
 import { mergeProfiles } from '../../model/ops.js'
 import { expandInput } from './analyze.js'
 import { analyzeProfile } from '../../analyze/index.js'
@@ -26,15 +26,28 @@ export const AUTO_FINDINGS_MAX_STACKS = 50_000
  * (automatically for profiles up to AUTO_FINDINGS_MAX_STACKS stack nodes, always with --findings);
  * none with --no-findings.
  */
-export function findingsFor(p: Profile, flag: boolean | undefined, io: Pick<Io, 'err' | 'verbose'>): FindingLike[] | undefined {
+export function findingsFor(input: Profile | readonly Profile[], flag: boolean | undefined, io: Pick<Io, 'err' | 'verbose'>): FindingLike[] | undefined {
   if (flag === false) return []
-  if (p.findings && p.findings.length) return undefined
-  if (flag === undefined && p.stackFrame.length > AUTO_FINDINGS_MAX_STACKS) {
-    if (io.verbose) io.err(`meshprof: ${p.stackFrame.length} stack nodes: not running the analyze rules for the findings panel (use --findings)\n`)
+  // Each process is analysed on its own (its network evidence and CPU time belong to it), never the
+  // merged mesh; with several, a finding's title names its process.
+  const ps = Array.isArray(input) ? (input as readonly Profile[]) : [input as Profile]
+  if (ps.length === 1 && ps[0]!.findings && ps[0]!.findings.length) return undefined
+  const stacks = ps.reduce((n, p) => n + p.stackFrame.length, 0)
+  if (flag === undefined && stacks > AUTO_FINDINGS_MAX_STACKS) {
+    if (io.verbose) io.err(`meshprof: ${stacks} stack nodes: not running the analyze rules for the findings panel (use --findings)\n`)
     return undefined
   }
   try {
-    return analyzeProfile(p).map((f) => ({ ruleId: f.ruleId, severity: f.severity, title: f.title, share: f.share, frames: [...f.frames], ...(f.message ? { message: f.message } : {}) }))
+    return ps.flatMap((p, i) =>
+      analyzeProfile(p).map((f) => ({
+        ruleId: f.ruleId,
+        severity: f.severity,
+        title: ps.length > 1 ? `${p.meta.name ?? `profile ${i + 1}`}: ${f.title}` : f.title,
+        share: f.share,
+        frames: [...f.frames],
+        ...(f.message ? { message: f.message } : {}),
+      })),
+    )
   } catch (e) {
     if (io.verbose) io.err(`meshprof: warning: analyze rules failed, no findings panel: ${(e as Error)?.message ?? String(e)}\n`)
     return undefined
@@ -73,9 +86,9 @@ const cmd: CommandModule<object, FlamegraphArgs> = {
     const io = processIo(a)
     regexOption('highlight', a.highlight)
     const profiles = await loadAll(a.profile, a, io)
-    const one = profiles.length === 1 ? profiles[0]! : { ...mergeProfiles(profiles), meta: mergedMeta(profiles) }
-    const p = applyFilters(one, a)
-    const findings = findingsFor(p, a.findings, io)
+    const filtered = profiles.map((x) => applyFilters(x, a))
+    const p = filtered.length === 1 ? filtered[0]! : mergeProfiles(filtered)
+    const findings = findingsFor(filtered, a.findings, io)
     const html = renderFlamegraphHtml(p, {
       ...(findings !== undefined ? { findings } : {}),
       ...(a.title !== undefined ? { title: a.title } : {}),
