@@ -444,6 +444,21 @@ export interface FlameOptions {
   findings?: readonly unknown[]
 }
 
+/** The payload fields both pages share: the merged call tree's columns and the connect regex. */
+function treeFields(t: ReturnType<typeof buildTree>, strs: Strings) {
+  return {
+    connect: { src: CONNECT_RE.source, flags: CONNECT_RE.flags },
+    nodes: t.depth.length,
+    strs: strs.list,
+    fName: [] as number[], fFile: [] as number[], fLine: [] as number[], fMod: [] as number[], fKind: [] as number[],
+    kinds: KINDS,
+    depth: encodeColumn(t.depth),
+    frame: encodeColumn(t.frame),
+    self: encodeColumn(t.selfCols[0]!),
+    rootSelf: t.rootSelf[0]!,
+  }
+}
+
 export function buildPayload(p: Profile, opts: FlameOptions = {}): FlamePayload {
   const cols = pickColumns(p)
   const t = buildTree([{ profile: p, values: cols, into: cols.map((_, i) => i) }], fullKey, cols.length)
@@ -453,18 +468,10 @@ export function buildPayload(p: Profile, opts: FlameOptions = {}): FlamePayload 
     mode: 'flame',
     title: opts.title ?? p.meta.name ?? 'flamegraph',
     icicle: Boolean(opts.icicle),
-    connect: { src: CONNECT_RE.source, flags: CONNECT_RE.flags },
     meta: metaOf(p),
     cols: cols.map((c) => ({ type: p.valueTypes[c]!.type, unit: p.valueTypes[c]!.unit })),
     rows: p.sampleStack.length,
-    nodes: t.depth.length,
-    strs: strs.list,
-    fName: [], fFile: [], fLine: [], fMod: [], fKind: [],
-    kinds: KINDS,
-    depth: encodeColumn(t.depth),
-    frame: encodeColumn(t.frame),
-    self: encodeColumn(t.selfCols[0]!),
-    rootSelf: t.rootSelf[0]!,
+    ...treeFields(t, strs),
     findings: normalizeFindings(opts.findings ?? p.findings),
   }
   if (opts.highlight) payload.highlight = opts.highlight
@@ -499,20 +506,12 @@ export function buildDiffPayload(before: Profile, after: Profile, opts: DiffOpti
     mode: 'diff',
     title: opts.title ?? `${before.meta.name ?? 'before'} \u2192 ${after.meta.name ?? 'after'}`,
     icicle: false,
-    connect: { src: CONNECT_RE.source, flags: CONNECT_RE.flags },
     meta: metaOf(after),
     beforeMeta: metaOf(before),
     cols: [{ type: vt.type, unit: vt.unit }],
     rows: after.sampleStack.length,
     beforeRows: before.sampleStack.length,
-    nodes: t.depth.length,
-    strs: strs.list,
-    fName: [], fFile: [], fLine: [], fMod: [], fKind: [],
-    kinds: KINDS,
-    depth: encodeColumn(t.depth),
-    frame: encodeColumn(t.frame),
-    self: encodeColumn(t.selfCols[0]!),
-    rootSelf: t.rootSelf[0]!,
+    ...treeFields(t, strs),
     bself: encodeColumn(t.selfCols[1]!),
     bRootSelf: t.rootSelf[1]!,
     normalize: opts.normalize ?? 'share',
