@@ -4,7 +4,7 @@
 // Tests that attach to real processes through the Node inspector (capture, mesh captures) share the
 // machine-wide default inspector port 9229 and some deliberately occupy it (decoy tests), so they run
 // one file at a time after the rest, which run two at a time.
-import { readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 
@@ -26,16 +26,23 @@ const parallel = files.filter((f) => !serial.includes(f))
 // with concurrency 1, so we run two passes and print a combined closing line.
 let failed = 0
 let passed = 0
-function run(list, concurrency) {
+let skipped = 0
+// Port 9229 is machine-wide, so two test runs on one machine (two checkouts, CI beside a developer)
+// would fight over it: the serial group takes a machine-wide lock when flock(1) is there.
+const FLOCK = ['/usr/bin/flock', '/bin/flock'].find((p) => existsSync(p))
+function run(list, concurrency, machineLock) {
   if (list.length === 0) return 0
-  const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 256 << 20 })
+  const args = ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list]
+  const [cmd, argv] = machineLock && FLOCK ? [FLOCK, ['/tmp/meshprof-inspector-tests.lock', process.execPath, ...args]] : [process.execPath, args]
+  const r = spawnSync(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 256 << 20 })
   process.stdout.write(r.stdout)
   const num = (k) => Number((r.stdout.match(new RegExp(`^ℹ ${k} (\\d+)$`, 'm')) ?? [])[1] ?? 0)
   passed += num('pass')
   failed += num('fail')
+  skipped += num('skipped')
   return r.status ?? 1
 }
 const s1 = run(parallel, 2)
-const s2 = run(serial, 1)
-console.log(`\n${passed} passed, ${failed} failed`)
+const s2 = run(serial, 1, true)
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`)
 process.exit(s1 || s2 || (failed > 0 ? 1 : 0))
