@@ -1,16 +1,19 @@
 // meshprof capture files (`<name>-<pid>.capture.json`) and mesh summaries (`mesh.json`), written by
-// `meshprof capture` / `meshprof run` (src/capture/output.ts; contract in docs/HELPERS.md).
+// `meshprof capture` / `meshprof run` (src/capture/output.ts; the format is docs/capture-format.md).
 // A capture file points at its raw profile (cpuprofile, pprof or perf script text) in the same
-// directory; the importer loads it through the registry and returns it with the capture's metadata
-// (pid, command, back-end, window, CPU time, sampling period) and its network evidence.
+// directory; the importer loads it through the registry's loader (ImportContext, so this module
+// never imports the registry) and returns it with the capture's metadata (pid, command, back-end,
+// window, CPU time, sampling period) and its network evidence.
 // `mesh.json` yields one profile per listed capture. A capture whose target died before handing
 // over its profile yields an empty profile that still carries the network evidence.
-import { dirname, join, basename } from 'node:path'
+// A capture directory (its mesh.json, else every *.capture.json in it) is read by readDirectory:
+// this is the one reader of capture directories, for every command.
+import { dirname, join, basename, isAbsolute, normalize, sep } from 'node:path'
 import type { ConnectEvent, NetworkEvidence, Profile, SocketSnapshot } from '../model/types.js'
 import { ProfileBuilder } from '../model/builder.js'
 import { MalformedInputError, MeshprofError } from '../util/errors.js'
-import type { FormatId, ImportOptions, Importer } from './types.js'
-import type { InputSource } from './source.js'
+import type { DirectoryListing, FormatId, ImportContext, ImportOptions, Importer, LoadOptions } from './types.js'
+import { openInput, type InputSource } from './source.js'
 
 const RAW_FORMATS: readonly FormatId[] = ['cpuprofile', 'pprof', 'perf-script']
 
@@ -20,13 +23,17 @@ function isObj(x: unknown): x is Json {
   return typeof x === 'object' && x !== null && !Array.isArray(x)
 }
 
-/** A file named by a capture must sit next to it: a bare file name, nothing that climbs out. */
-function sibling(captureName: string, file: unknown, what: string): string {
-  if (typeof file !== 'string' || file === '' || file !== basename(file) || file === '.' || file === '..' || file.includes('\0')) {
-    throw new MalformedInputError('capture', `${captureName}: ${what} must be a file name in the same directory, got ${JSON.stringify(file)?.slice(0, 80)}`)
+/**
+ * A file named by a capture or a mesh.json must sit in its directory or below: a relative path
+ * (`a.cpuprofile`, `sub/a.capture.json`), nothing absolute, nothing that climbs out.
+ */
+export function insideDir(captureName: string, file: unknown, what: string): string {
+  const rel = typeof file === 'string' ? normalize(file) : ''
+  if (typeof file !== 'string' || file === '' || file.includes('\0') || isAbsolute(file) || rel === '.' || rel === '..' || rel.startsWith(`..${sep}`) || rel.endsWith(sep)) {
+    throw new MalformedInputError('capture', `${captureName}: ${what} must be a file in the same directory or below it, got ${JSON.stringify(file)?.slice(0, 80)}`)
   }
   const dir = captureName === '-' ? '.' : dirname(captureName)
-  return join(dir, file)
+  return join(dir, rel)
 }
 
 function num(x: unknown): number | undefined {
@@ -87,7 +94,7 @@ function emptyProfile(): Profile {
   return new ProfileBuilder([{ type: 'samples', unit: 'count' }]).build()
 }
 
-async function loadCapture(json: Json, name: string, options: ImportOptions): Promise<Profile[]> {
+async function loadCapture(json: Json, name: string, options: ImportOptions, ctx: ImportContext): Promise<Profile[]> {
   if (json.version !== 1) throw new MalformedInputError('capture', `${name}: unsupported capture version ${JSON.stringify(json.version)}`)
   const proc = json.process
   if (!isObj(proc) || num(proc.pid) === undefined) throw new MalformedInputError('capture', `${name}: missing process.pid`)
@@ -98,11 +105,10 @@ async function loadCapture(json: Json, name: string, options: ImportOptions): Pr
   if (json.profile !== undefined) {
     const prof = json.profile
     if (!isObj(prof) || !RAW_FORMATS.includes(prof.format as FormatId)) throw new MalformedInputError('capture', `${name}: profile.format must be one of ${RAW_FORMATS.join(', ')}`)
-    const path = sibling(name, prof.file, 'profile.file')
+    const path = insideDir(name, prof.file, 'profile.file')
     rawFormat = prof.format as string
-    const { loadProfiles } = await import('./index.js')
     try {
-      profiles = (await loadProfiles(path, { ...options, format: rawFormat })).profiles
+      profiles = (await ctx.load(path, { ...options, format: rawFormat })).profiles
     } catch (e) {
       if (e instanceof MeshprofError) throw new MeshprofError(`${name}: its profile ${basename(path)}: ${e.message.replace(`${path}: `, '')}`, e.exitCode, e.hint)
       throw e
@@ -114,7 +120,7 @@ async function loadCapture(json: Json, name: string, options: ImportOptions): Pr
   const rate = num(proc.rateHz)
   const durationMs = num(proc.durationMs)
   const startMs = num(proc.startTimeMs)
-  const nativeFile = isObj(json.native) ? sibling(name, json.native.file, 'native.file') : undefined
+  const nativeFile = isObj(json.native) ? insideDir(name, json.native.file, 'native.file') : undefined
   return profiles.map((p) => ({
     ...p,
     meta: {
@@ -141,17 +147,16 @@ async function loadCapture(json: Json, name: string, options: ImportOptions): Pr
   }))
 }
 
-async function loadMesh(json: Json, name: string, options: ImportOptions): Promise<Profile[]> {
+async function loadMesh(json: Json, name: string, options: ImportOptions, ctx: ImportContext): Promise<Profile[]> {
   if (json.version !== 1) throw new MalformedInputError('capture', `${name}: unsupported mesh-capture version ${JSON.stringify(json.version)}`)
   if (!Array.isArray(json.captures) || json.captures.length === 0) throw new MalformedInputError('capture', `${name}: captures must be a non-empty list`)
-  const { openInput } = await import('./source.js')
   const out: Profile[] = []
   for (const c of json.captures) {
-    const path = sibling(name, c, 'a mesh capture entry')
+    const path = insideDir(name, c, 'a mesh capture entry')
     const input = await openInput(path)
     const sub = parseJson(await input.readAll(), path)
     if (sub.meshprof !== 'capture') throw new MalformedInputError('capture', `${path}: not a capture file`)
-    out.push(...(await loadCapture(sub, path, options)))
+    out.push(...(await loadCapture(sub, path, options, ctx)))
   }
   return out
 }
@@ -175,10 +180,18 @@ export const captureImporter: Importer = {
     if (!t.startsWith('{')) return false
     return /^\{\s*"meshprof"\s*:\s*"(capture|mesh-capture)"/.test(t)
   },
-  async parse(input: InputSource, options: ImportOptions) {
+  async parse(input: InputSource, options: ImportOptions, ctx?: ImportContext) {
+    if (!ctx) throw new Error('the capture importer reads its raw profile through the loader: call it through loadProfiles')
     const json = parseJson(await input.readAll(), input.name)
-    if (json.meshprof === 'capture') return loadCapture(json, input.name, options)
-    if (json.meshprof === 'mesh-capture') return loadMesh(json, input.name, options)
+    if (json.meshprof === 'capture') return loadCapture(json, input.name, options, ctx)
+    if (json.meshprof === 'mesh-capture') return loadMesh(json, input.name, options, ctx)
     throw new MalformedInputError('capture', `${input.name}: "meshprof" must be "capture" or "mesh-capture"`)
+  },
+  async readDirectory(dir: DirectoryListing, options: LoadOptions, ctx: ImportContext) {
+    const files = dir.names.includes('mesh.json') ? ['mesh.json'] : dir.names.filter((n) => n.endsWith('.capture.json'))
+    if (files.length === 0) return undefined
+    const out: Profile[] = []
+    for (const f of files) out.push(...(await ctx.load(join(dir.path, f), { ...options, format: 'capture' })).profiles)
+    return out
   },
 }

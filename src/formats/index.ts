@@ -1,12 +1,17 @@
-// Format registry and content-based detection. Order matters: binary and JSON formats with
-// unmistakable keys first, then the permissive text formats.
+// Format registry, content-based detection, and the one loader every command reads inputs through
+// (files, stdin, and directories: a capture directory, a `<pid>.0x/` folder). Order matters:
+// binary and JSON formats with unmistakable keys first, then the permissive text formats.
+// Importers never import this module: what they need of it comes in an ImportContext.
+import { promises as fsp } from 'node:fs'
+import { join } from 'node:path'
 import type { Profile } from '../model/types.js'
 import { mergeProfiles } from '../model/ops.js'
 import { EXIT, MalformedInputError, MeshprofError, UnrecognizedFormatError, UsageError } from '../util/errors.js'
-import { openInput, decodeText, type InputSource } from './source.js'
-import type { FormatId, ImportOptions, Importer } from './types.js'
+import { openInput, decodeText, ioError, STDIN_MARKER, type InputSource } from './source.js'
+import type { DirectoryListing, ImportContext, Importer, LoadOptions, Loaded } from './types.js'
 import { withSampleType } from './shared.js'
 import { captureImporter } from './capture-file.js'
+import { v8ProfImporter } from './v8-prof.js'
 import { pprofImporter } from './pprof.js'
 import { cpuprofileImporter } from './cpuprofile.js'
 import { speedscopeImporter } from './speedscope.js'
@@ -18,6 +23,7 @@ export const IMPORTERS: readonly Importer[] = [
   cpuprofileImporter,
   speedscopeImporter,
   pprofImporter,
+  v8ProfImporter,
   perfScriptImporter,
   foldedImporter,
 ]
@@ -46,22 +52,71 @@ export function detectFormat(input: InputSource): Importer {
   throw new UnrecognizedFormatError(input.name, FORMAT_IDS)
 }
 
-export interface LoadOptions extends ImportOptions {
-  /** Force a format instead of detecting it (`--format`). */
-  format?: string
-  /** Called with the detected format id (`--verbose`). */
-  onDetect?: (file: string, format: FormatId, gzipped: boolean) => void
-}
+export type { LoadOptions, Loaded }
 
-export interface Loaded {
-  format: FormatId
-  profiles: Profile[]
-}
+const CONTEXT: ImportContext = { load: (path, options) => loadProfiles(path, options) }
 
-/** Read one file and return every profile in it. */
+/**
+ * Read one input and return every profile in it: a file, '-' (stdin), or a directory. This is the
+ * only way in for every command, so they all treat a directory the same.
+ */
 export async function loadProfiles(path: string, options: LoadOptions = {}): Promise<Loaded> {
+  if (path !== '-' && path !== STDIN_MARKER && (await isDirectory(path))) return loadDirectory(path, options)
   const input = await openInput(path)
   return loadFromSource(input, options)
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await fsp.stat(path)).isDirectory()
+  } catch {
+    return false // openInput reports a missing / unreadable path with its exit code
+  }
+}
+
+/** Entries beyond this are not sniffed: a folder a tool wrote holds a handful of files. */
+const MAX_SNIFFED_ENTRIES = 256
+
+function listingOf(dir: string, names: string[]): DirectoryListing {
+  let sniffed = 0
+  return {
+    path: dir,
+    names,
+    async head(name) {
+      const path = join(dir, name)
+      try {
+        if (!(await fsp.stat(path)).isFile() || ++sniffed > MAX_SNIFFED_ENTRIES) return undefined
+        const input = await openInput(path)
+        return { head: input.head, text: decodeText(input.head) }
+      } catch {
+        return undefined // unreadable members are simply not candidates
+      }
+    },
+  }
+}
+
+/**
+ * A directory as a whole: the first importer whose readDirectory recognises it (the capture
+ * directory: its mesh.json, else every *.capture.json; a `<pid>.0x/` folder). Nothing recognised
+ * is bad input (exit 4), for every command.
+ */
+async function loadDirectory(dir: string, options: LoadOptions): Promise<Loaded> {
+  let names: string[]
+  try {
+    names = (await fsp.readdir(dir)).sort()
+  } catch (e) {
+    throw ioError(dir, e)
+  }
+  const listing = listingOf(dir, names)
+  const importers = options.format ? [importerFor(options.format)] : IMPORTERS
+  for (const imp of importers) {
+    const profiles = await imp.readDirectory?.(listing, { ...options, format: undefined }, CONTEXT)
+    if (profiles === undefined) continue
+    if (profiles.length === 0) throw new MalformedInputError(imp.id, `${dir} holds no profile`)
+    for (const p of profiles) p.meta.sourceFormat ??= imp.id
+    return { format: imp.id, profiles }
+  }
+  throw new MeshprofError(`${dir}: directory holds no capture and no profile folder meshprof reads (no mesh.json, no *.capture.json, no 0x / node --prof files)`, EXIT.BAD_INPUT)
 }
 
 export async function loadFromSource(input: InputSource, options: LoadOptions = {}): Promise<Loaded> {
@@ -69,7 +124,7 @@ export async function loadFromSource(input: InputSource, options: LoadOptions = 
   options.onDetect?.(input.name, imp.id, input.gzipped)
   let profiles: Profile[]
   try {
-    profiles = await imp.parse(input, options)
+    profiles = await imp.parse(input, options, CONTEXT)
   } catch (e) {
     if (e instanceof MeshprofError) throw e
     if (e instanceof RangeError) throw new MalformedInputError(imp.id, `${input.name}: ${e.message}`)

@@ -11,8 +11,10 @@
 // Semantics follow `go tool pprof`:
 // - the default sample type is `default_sample_type` when set, else the LAST sample type;
 // - a location's inlined lines become separate frames (line[0] is the innermost callee);
-// - a sample is one row (no aggregation), with its labels; negative values (delta / diff profiles)
-//   are kept as they are, so totals match `go tool pprof -raw`.
+// - a sample is one row (no aggregation), with its labels.
+// Negative values (delta / diff profiles: memory freed between two snapshots) are read as 0, with a
+// warning: the model promises values >= 0 (shares and flamegraph widths mean nothing below zero), so
+// totals match `go tool pprof -raw` with negative values left out. withoutNegatives() does it.
 // A frame is a function (name, file, start line) in a mapping (module); address-only locations
 // are named by their hex address, like `-raw` prints them.
 import { frameKey } from '../model/builder.js'
@@ -202,13 +204,22 @@ function basename(p: string): string {
 /** Decode a (gunzipped) profile.proto message into a Profile. */
 export function decodePprof(buf: Uint8Array, name: string, options: ImportOptions = {}): Profile {
   try {
-    return decode(buf, name, options)
+    return withoutNegatives(decode(buf, name, options), name, options.warn)
   } catch (e) {
     if (e instanceof MeshprofError) throw e
     if (e instanceof ProtoError) throw new MalformedInputError('pprof', `${name}: ${e.message}`)
     if (e instanceof RangeError) throw new MalformedInputError('pprof', `${name}: ${e.message}`)
     throw e
   }
+}
+
+/** Negative values set to 0 (see the header), counted in meta.extra.negativeValuesDropped. */
+function withoutNegatives(p: Profile, name: string, warn: ImportOptions['warn']): Profile {
+  let n = 0
+  for (const col of p.values) for (let i = 0; i < col.length; i++) if (col[i]! < 0) { col[i] = 0; n++ }
+  if (n === 0) return p
+  warn?.(`${name}: ${n} negative sample value${n === 1 ? '' : 's'} (a delta or diff profile) read as 0`)
+  return { ...p, meta: { ...p.meta, extra: { ...p.meta.extra, negativeValuesDropped: n } } }
 }
 
 function decode(buf: Uint8Array, name: string, options: ImportOptions): Profile {

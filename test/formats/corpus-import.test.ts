@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { CORPUS, CORPUS_SKIP, corpusManifest, isCleanFailure, runCli } from '../helpers/cli.js'
 
-const READ = new Set(['perf-script', 'folded', 'pprof', 'cpuprofile', 'speedscope', 'diff'])
+const READ = new Set(['perf-script', 'folded', 'pprof', 'cpuprofile', 'speedscope', 'diff', 'v8-prof-log'])
 const BROKEN_ON_PURPOSE = new Set(['folded/inferno-empty.txt', 'perf-script/inferno-no-events.txt', 'speedscope/speedscope-invalid-out-of-order-events.json'])
 
 test('every corpus file: supported formats import, the rest fail cleanly with exit 4', { skip: CORPUS_SKIP }, async () => {

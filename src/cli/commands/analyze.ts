@@ -1,6 +1,4 @@
 // `meshprof analyze <inputs..>`: findings for profiles, capture files and capture directories.
-import { promises as fsp } from 'node:fs'
-import { join } from 'node:path'
 import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
 import { loadOptions, withInputOptions, type InputArgs } from '../common.js'
@@ -8,7 +6,7 @@ import { loadProfiles } from '../../formats/index.js'
 import { analyzeProfiles, failsOn, parseThresholdArgs, resolveThresholds, RULES, BUILTIN_RULE_IDS, type AnalyzedInput, type Rule, type Severity } from '../../analyze/index.js'
 import { loadUserRules } from '../../analyze/rules/user-rules.js'
 import { renderReport } from '../../render/findings.js'
-import { EXIT, MeshprofError, UsageError } from '../../util/errors.js'
+import { EXIT, UsageError } from '../../util/errors.js'
 
 interface AnalyzeArgs extends InputArgs {
   inputs?: string[]
@@ -19,23 +17,6 @@ interface AnalyzeArgs extends InputArgs {
   threshold?: string[]
   'list-rules'?: boolean
   stacks: number
-}
-
-/** A directory means its captures: mesh.json when present, else every *.capture.json (sorted). */
-export async function expandInput(path: string): Promise<string[]> {
-  if (path === '-') return [path]
-  let st
-  try {
-    st = await fsp.stat(path)
-  } catch {
-    return [path] // the loader reports the missing file with the right exit code
-  }
-  if (!st.isDirectory()) return [path]
-  const entries = (await fsp.readdir(path)).sort()
-  if (entries.includes('mesh.json')) return [join(path, 'mesh.json')]
-  const caps = entries.filter((e) => e.endsWith('.capture.json'))
-  if (caps.length === 0) throw new MeshprofError(`${path}: directory holds no capture (no mesh.json, no *.capture.json)`, EXIT.BAD_INPUT)
-  return caps.map((e) => join(path, e))
 }
 
 function listRules(rules: readonly Rule[]): string {
@@ -81,13 +62,11 @@ const analyze: CommandModule<object, AnalyzeArgs> = {
     if (!Number.isInteger(a.stacks) || a.stacks < 0) throw new UsageError('--stacks: expected a whole number >= 0')
     const loaded: AnalyzedInput[] = []
     for (const input of inputs) {
-      for (const file of await expandInput(input)) {
-        const { profiles } = await loadProfiles(file, loadOptions(a, io))
-        for (const profile of profiles) {
-          // a mesh.json yields one profile per capture: name each by its capture file
-          const cap = profile.meta.extra?.capture
-          loaded.push({ input: profiles.length > 1 && typeof cap === 'string' ? cap : file, profile })
-        }
+      const { profiles } = await loadProfiles(input, loadOptions(a, io))
+      for (const profile of profiles) {
+        // a mesh.json or a capture directory yields one profile per capture: name each by its file
+        const cap = profile.meta.extra?.capture
+        loaded.push({ input: typeof cap === 'string' ? cap : input, profile })
       }
     }
     const report = analyzeProfiles(loaded, { rules: user, thresholds })

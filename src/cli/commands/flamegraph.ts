@@ -4,7 +4,6 @@ import { processIo } from '../io.js'
 import { applyFilters, loadOptions, loadProfiles, regexOption, withFilterOptions, withInputOptions, writeHtmlOutput, type FilterArgs, type InputArgs } from '../common.js'
 import { renderFlamegraphHtml, type FindingLike } from '../../render/html/flamegraph.js'
 import { mergeProfiles } from '../../model/ops.js'
-import { expandInput } from './analyze.js'
 import { analyzeProfile } from '../../analyze/index.js'
 import type { Profile } from '../../model/types.js'
 import type { Io } from '../io.js'
@@ -61,11 +60,9 @@ export function defaultHtmlName(input: string, suffix: string): string {
   return `${b || 'profile'}.${suffix}.html`
 }
 
-/** Every profile in a file, or in a capture directory (its mesh.json, else every *.capture.json). */
+/** Every profile in a file or a directory (capture directory, 0x folder). */
 export async function loadAll(path: string, a: InputArgs, io: Io): Promise<Profile[]> {
-  const out: Profile[] = []
-  for (const file of await expandInput(path)) out.push(...(await loadProfiles(file, loadOptions(a, io))).profiles)
-  return out
+  return (await loadProfiles(path, loadOptions(a, io))).profiles
 }
 
 const cmd: CommandModule<object, FlamegraphArgs> = {

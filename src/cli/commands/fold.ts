@@ -1,9 +1,10 @@
+import { promises as fsp } from 'node:fs'
 import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
 import { applyFilters, loadOptions, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
 import { toFolded } from '../../formats/folded.js'
 import { openInput, openStdinStream } from '../../formats/source.js'
-import { detectFormat, importerFor, loadFromSource } from '../../formats/index.js'
+import { detectFormat, importerFor, loadFromSource, loadProfiles } from '../../formats/index.js'
 import { mergeProfiles } from '../../model/ops.js'
 import { foldPerfScript } from '../../formats/perf-script.js'
 import type { PerfOptions } from '../../formats/types.js'
@@ -19,6 +20,10 @@ interface FoldArgs extends InputArgs, FilterArgs {
   addrs?: boolean
   'event-filter'?: string
   'drop-last'?: boolean
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return path !== '-' && (await fsp.stat(path).then((s) => s.isDirectory(), () => false))
 }
 
 /** `meshprof fold`: any input -> folded stacks; perf script text streams straight through the folder. */
@@ -41,6 +46,14 @@ const fold: CommandModule<object, FoldArgs> = {
     const io = processIo(a)
     const perf: PerfOptions = { pid: a.pid, tid: a.tid, kernel: a.kernel, jit: a.jit, all: a.all, addrs: a.addrs, eventFilter: a['event-filter'], dropUnterminatedLast: a['drop-last'] }
     const profile = a.profile
+    if (await isDirectory(profile)) {
+      // A capture directory or a 0x folder: through the one loader, like every other command.
+      const { profiles } = await loadProfiles(profile, loadOptions(a, io, { perf: { ...perf, demangle: false } }))
+      const text = toFolded(applyFilters(profiles.length === 1 ? profiles[0]! : mergeProfiles(profiles), a))
+      if (a.output) await writeOutput(a.output, text)
+      else io.out(text)
+      return
+    }
     // stdin streams too (perf script | meshprof fold -): only its head is buffered for detection.
     const input = profile === '-' ? await openStdinStream() : await openInput(profile)
     const imp = a.format ? importerFor(a.format) : detectFormat(input)
