@@ -4,7 +4,7 @@ import type { NetworkEvidence } from '../model/types.js'
 export type Backend = 'inspector' | 'agent' | 'perf'
 export const BACKENDS: readonly Backend[] = ['inspector', 'agent', 'perf']
 
-/** `<name>-<pid>.capture.json` (see docs/HELPERS.md "Capture file"). */
+/** `<name>-<pid>.capture.json` (the format: docs/capture-format.md). */
 export interface CaptureFile {
   meshprof: 'capture'
   version: 1

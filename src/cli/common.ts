@@ -19,7 +19,7 @@ export interface InputArgs {
 export function withInputOptions<T>(y: Argv<T>) {
   return y
     .option('format', { type: 'string', choices: FORMAT_IDS, describe: 'input format (default: detected from the content)' })
-    .option('sample-type', { type: 'string', describe: 'pprof: sample type to use (default: the last one, as go tool pprof)' })
+    .option('sample-type', { type: 'string', describe: 'value column to use, any format: a type name (cpu, samples, alloc_space), type/unit or index (default: the format\'s own, for pprof the last one as go tool pprof)' })
 }
 
 export interface FilterArgs {

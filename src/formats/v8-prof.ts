@@ -67,7 +67,7 @@ function unquote(s: string): string {
   return s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s
 }
 
-const JS_LOCATION = /^(.*) (\S*):(\d+)(?::(\d+))?$/
+const JS_LOCATION = /^(.*) (\S*?):(\d+)(?::(\d+))?$/
 
 /** The model's frame for one code entry. */
 export function frameOfCode(c: CodeEntry): Frame {

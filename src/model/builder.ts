@@ -6,7 +6,11 @@ export function frameKey(f: Frame): string {
 }
 
 /**
- * Builds a Profile. Importers talk only to this: intern frames, append stacks, then build().
+ * Builds a Profile: intern frames, append stacks, then build(). Importers that meet samples one at a
+ * time use it (perf script, speedscope, capture, v8-prof); the bulk importers (pprof, cpuprofile,
+ * folded) fill the Profile's typed arrays directly through formats/stack-trie.ts, for speed. Either
+ * way, every importer's output must pass validateProfile: test/formats/invariants.test.ts checks it
+ * for each importer in the registry.
  * With `aggregate` (the default when no timestamps/labels are given) rows with the same stack are
  * summed, so a 1 GB perf file becomes one row per unique stack.
  */

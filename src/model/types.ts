@@ -81,7 +81,7 @@ export interface ProfileMeta {
 /**
  * A profile: interned frames, a trie of stacks, and sample rows.
  *
- * Invariants (checked by validateProfile):
+ * Invariants (checked by validateProfile, in the tests on every importer's output):
  * - stack i is frame stackFrame[i] called from stack stackParent[i] (-1 = root), and stackParent[i] < i;
  * - every values[v] column has sampleStack.length entries, finite and >= 0;
  * - times, when present, has one entry per sample row, ns since the window start.
@@ -104,6 +104,4 @@ export interface Profile {
   readonly labels?: ReadonlyArray<Readonly<Record<string, string | number>> | undefined>
   readonly meta: ProfileMeta
   readonly network?: NetworkEvidence
-  /** Findings computed by analyze, carried along so the HTML can show them. */
-  readonly findings?: readonly unknown[]
 }

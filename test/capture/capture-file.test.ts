@@ -121,7 +121,7 @@ describe('capture file importer', () => {
     const r = await meshprof(['top', bad])
     assert.equal(r.code, 4)
     assert.ok(isCleanFailure(r as never), r.stderr)
-    assert.match(r.stderr, /profile\.file must be a file name in the same directory/)
+    assert.match(r.stderr, /profile\.file must be a file in the same directory or below it/)
     const bad2 = writeCapture(dir, 'y', 2, { network: { ...network(), connects: [{ t: 1, remote: 'r', initiator: 99 }] } })
     const r2 = await meshprof(['top', bad2])
     assert.equal(r2.code, 4)

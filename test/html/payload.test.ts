@@ -154,11 +154,11 @@ test('the CSP allows only the page\'s own inline script and style (by hash) and 
   assert.ok(!/unsafe-inline|unsafe-eval|\*|http/.test(csp), csp)
 })
 
-test('findings: explicit ones win, else the profile\'s own; junk entries are dropped', () => {
+test('findings: the ones given are listed, junk entries dropped; none by default', () => {
   const base = folded({ 'a;connectPeer': 1 })
-  const withF: Profile = { ...base, findings: [{ ruleId: 'connect-storm', severity: 'high', title: 'storm', share: 0.5, frames: ['connectPeer'] }, 'junk', { title: 'no rule' }] }
-  assert.deepEqual(buildPayload(withF).findings, [{ ruleId: 'connect-storm', severity: 'high', title: 'storm', share: 0.5, frames: ['connectPeer'] }])
-  assert.deepEqual(buildPayload(withF, { findings: [{ ruleId: 'x', severity: 'low', title: 't' }] }).findings, [{ ruleId: 'x', severity: 'low', title: 't' }])
+  const given = [{ ruleId: 'connect-storm', severity: 'high', title: 'storm', share: 0.5, frames: ['connectPeer'] }, 'junk', { title: 'no rule' }]
+  assert.deepEqual(buildPayload(base, { findings: given }).findings, [{ ruleId: 'connect-storm', severity: 'high', title: 'storm', share: 0.5, frames: ['connectPeer'] }])
+  assert.deepEqual(buildPayload(base).findings, [])
   assert.deepEqual(normalizeFindings(undefined), [])
 })
 
@@ -243,7 +243,6 @@ test('CLI findings panel: analyze rules on small profiles, --findings/--no-findi
   assert.equal(f[0]!.ruleId, 'connect-storm')
   assert.ok(f[0]!.frames!.includes('joinPeers'))
   assert.deepEqual(findingsFor(storm, false, io), [])
-  assert.equal(findingsFor({ ...storm, findings: [{ ruleId: 'x', severity: 'low', title: 't' }] }, undefined, io), undefined)
   // big profiles: only on request
   const big: Profile = { ...storm, stackFrame: new Int32Array(AUTO_FINDINGS_MAX_STACKS + 1), stackParent: new Int32Array(AUTO_FINDINGS_MAX_STACKS + 1).fill(-1) }
   assert.equal(findingsFor(big, undefined, io), undefined)

@@ -3,22 +3,22 @@ import { basename } from 'node:path'
 import { processIo } from '../io.js'
 import { applyFilters, loadOptions, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
 import { loadProfiles } from '../../formats/index.js'
-import { EXPORTERS } from '../../formats/exporters.js'
+import { EXPORTERS, EXPORTER_IDS, EXPORTERS_DESCRIPTION } from '../../formats/exporters.js'
 import { UsageError } from '../../util/errors.js'
 
 interface ConvertArgs extends InputArgs, FilterArgs {
   profile: string
-  to: 'folded' | 'pprof' | 'speedscope'
+  to: string
   output?: string
 }
 
 const convert: CommandModule<object, ConvertArgs> = {
   command: 'convert <profile>',
-  describe: 'convert any input to folded, pprof (gzipped protobuf) or speedscope JSON',
+  describe: `convert any input to ${EXPORTERS_DESCRIPTION}`,
   builder: (y) =>
     withFilterOptions(withInputOptions(y))
       .positional('profile', { type: 'string', demandOption: true })
-      .option('to', { choices: ['folded', 'pprof', 'speedscope'] as const, demandOption: true, describe: 'output format' })
+      .option('to', { choices: EXPORTER_IDS, demandOption: true, describe: 'output format' })
       .option('output', { alias: 'o', type: 'string', describe: 'output file (default: stdout for text formats)' }) as never,
   handler: async (a) => {
     const io = processIo(a)

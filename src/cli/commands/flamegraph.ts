@@ -21,16 +21,14 @@ interface FlamegraphArgs extends InputArgs, FilterArgs {
 export const AUTO_FINDINGS_MAX_STACKS = 50_000
 
 /**
- * The findings panel: the profile's own findings when it carries some, else the analyze rules'
- * (automatically for profiles up to AUTO_FINDINGS_MAX_STACKS stack nodes, always with --findings);
- * none with --no-findings.
+ * The findings panel: the analyze rules' (automatically for profiles up to AUTO_FINDINGS_MAX_STACKS
+ * stack nodes, always with --findings); none with --no-findings.
  */
 export function findingsFor(input: Profile | readonly Profile[], flag: boolean | undefined, io: Pick<Io, 'err' | 'verbose'>): FindingLike[] | undefined {
   if (flag === false) return []
   // Each process is analysed on its own (its network evidence and CPU time belong to it), never the
   // merged mesh; with several, a finding's title names its process.
   const ps = Array.isArray(input) ? (input as readonly Profile[]) : [input as Profile]
-  if (ps.length === 1 && ps[0]!.findings && ps[0]!.findings.length) return undefined
   const stacks = ps.reduce((n, p) => n + p.stackFrame.length, 0)
   if (flag === undefined && stacks > AUTO_FINDINGS_MAX_STACKS) {
     if (io.verbose) io.err(`meshprof: ${stacks} stack nodes: not running the analyze rules for the findings panel (use --findings)\n`)

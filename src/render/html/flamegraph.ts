@@ -16,7 +16,7 @@ export interface FlamegraphHtmlOptions {
   icicle?: boolean
   /** Regex source: frames matching it are highlighted when the page opens. */
   highlight?: string
-  /** Findings to list (default: profile.findings). */
+  /** Findings to list (default: none). */
   findings?: FindingLike[]
 }
 

@@ -404,7 +404,7 @@ function pickColumns(p: Profile): number[] {
   return out
 }
 
-/** Findings in the shape the page lists; anything else in profile.findings is ignored. */
+/** Findings in the shape the page lists; anything else is ignored. */
 export function normalizeFindings(list: readonly unknown[] | undefined): FindingLike[] {
   if (!Array.isArray(list)) return []
   const out: FindingLike[] = []
@@ -472,7 +472,7 @@ export function buildPayload(p: Profile, opts: FlameOptions = {}): FlamePayload 
     cols: cols.map((c) => ({ type: p.valueTypes[c]!.type, unit: p.valueTypes[c]!.unit })),
     rows: p.sampleStack.length,
     ...treeFields(t, strs),
-    findings: normalizeFindings(opts.findings ?? p.findings),
+    findings: normalizeFindings(opts.findings),
   }
   if (opts.highlight) payload.highlight = opts.highlight
   if (cols.length > 1) { payload.self2 = encodeColumn(t.selfCols[1]!); payload.rootSelf2 = t.rootSelf[1]! }
