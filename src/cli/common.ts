@@ -106,12 +106,6 @@ export async function writeOutput(path: string, data: string | Uint8Array): Prom
   }
 }
 
-/** Format a share as a percentage with one decimal. */
-export function pct(x: number): string {
-  if (!Number.isFinite(x)) return '-'
-  return `${(x * 100).toFixed(1)}%`
-}
-
 /** Write a generated HTML page to `out` ('-' = stdout) and say where it went. */
 export async function writeHtmlOutput(out: string, html: string, io: Io): Promise<void> {
   if (out === '-') {

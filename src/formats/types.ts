@@ -1,7 +1,8 @@
 import type { Profile } from '../model/types.js'
 import type { InputSource } from './source.js'
 
-export type FormatId = 'capture' | 'pprof' | 'cpuprofile' | 'speedscope' | 'perf-script' | 'folded' | 'v8-prof'
+/** An importer's id ('pprof', 'v8-prof', ...): the registry (formats/index.ts IMPORTERS) is the list. */
+export type FormatId = string
 
 /** Options of the perf-script importer, named like stackcollapse-perf.pl's. All default false. */
 export interface PerfOptions {
