@@ -13,8 +13,9 @@
 // - a location's inlined lines become separate frames (line[0] is the innermost callee);
 // - a sample is one row (no aggregation), with its labels.
 // Negative values (delta / diff profiles: memory freed between two snapshots) are read as 0, with a
-// warning: the model promises values >= 0 (shares and flamegraph widths mean nothing below zero), so
-// totals match `go tool pprof -raw` with negative values left out. withoutNegatives() does it.
+// warning, and a sample left with no positive value is dropped: the model promises values >= 0
+// (shares and flamegraph widths mean nothing below zero), so totals match `go tool pprof -raw` with
+// negative values left out. withoutNegatives() does it.
 // A frame is a function (name, file, start line) in a mapping (module); address-only locations
 // are named by their hex address, like `-raw` prints them.
 import { frameKey } from '../model/builder.js'
@@ -213,13 +214,38 @@ export function decodePprof(buf: Uint8Array, name: string, options: ImportOption
   }
 }
 
-/** Negative values set to 0 (see the header), counted in meta.extra.negativeValuesDropped. */
+/**
+ * Negative values set to 0 (see the header), counted in meta.extra.negativeValuesDropped; a sample
+ * left with no positive value carries no weight and is dropped, as the pprof export would drop it.
+ */
 function withoutNegatives(p: Profile, name: string, warn: ImportOptions['warn']): Profile {
   let n = 0
-  for (const col of p.values) for (let i = 0; i < col.length; i++) if (col[i]! < 0) { col[i] = 0; n++ }
+  let emptied = 0
+  const rows = p.sampleStack.length
+  const keep = new Uint8Array(rows).fill(1)
+  for (let r = 0; r < rows; r++) {
+    let neg = false
+    let pos = false
+    for (const col of p.values) {
+      const x = col[r]!
+      if (x < 0) { col[r] = 0; n++; neg = true } else if (x > 0) pos = true
+    }
+    if (neg && !pos) { keep[r] = 0; emptied++ }
+  }
   if (n === 0) return p
-  warn?.(`${name}: ${n} negative sample value${n === 1 ? '' : 's'} (a delta or diff profile) read as 0`)
-  return { ...p, meta: { ...p.meta, extra: { ...p.meta.extra, negativeValuesDropped: n } } }
+  warn?.(`${name}: ${n} negative sample value${n === 1 ? '' : 's'} (a delta or diff profile) read as 0; ${emptied} sample${emptied === 1 ? '' : 's'} left without weight dropped`)
+  const meta = { ...p.meta, extra: { ...p.meta.extra, negativeValuesDropped: n } }
+  if (emptied === 0) return { ...p, meta }
+  const idx: number[] = []
+  for (let r = 0; r < rows; r++) if (keep[r]) idx.push(r)
+  return {
+    ...p,
+    meta,
+    sampleStack: Int32Array.from(idx, (r) => p.sampleStack[r]!),
+    values: p.values.map((col) => Float64Array.from(idx, (r) => col[r]!)),
+    ...(p.times ? { times: Float64Array.from(idx, (r) => p.times![r]!) } : {}),
+    ...(p.labels ? { labels: idx.map((r) => p.labels![r]) } : {}),
+  }
 }
 
 function decode(buf: Uint8Array, name: string, options: ImportOptions): Profile {
