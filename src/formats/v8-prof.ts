@@ -26,7 +26,7 @@ import { basename, join } from 'node:path'
 import type { Frame, Profile } from '../model/types.js'
 import { ProfileBuilder } from '../model/builder.js'
 import { MalformedInputError } from '../util/errors.js'
-import { MAX_IN_MEMORY, type InputSource } from './source.js'
+import { MAX_IN_MEMORY, openInput, type InputSource } from './source.js'
 import { jsModuleOf } from './shared.js'
 import type { DirectoryListing, ImportContext, ImportOptions, Importer, LoadOptions } from './types.js'
 
@@ -128,9 +128,10 @@ export function profileFromTicks(json: unknown, opts: V8TickOptions): Profile {
     }
     return f
   }
-  const gc = b.internFrame({ name: '(garbage collector)', kind: 'gc' })
-  const idle = b.internFrame({ name: '(idle)', kind: 'idle' })
-  const program = b.internFrame({ name: '(program)', kind: 'program' })
+  // Interned when first used, so a profile lists only frames its stacks have.
+  const gc = () => b.internFrame({ name: '(garbage collector)', kind: 'gc' })
+  const idle = () => b.internFrame({ name: '(idle)', kind: 'idle' })
+  const program = () => b.internFrame({ name: '(program)', kind: 'program' })
   const stack: number[] = []
   let first = Infinity
   let last = -Infinity
@@ -147,14 +148,15 @@ export function profileFromTicks(json: unknown, opts: V8TickOptions): Profile {
       if ((id as number) < 0) dropped++
       else stack.push(frameOf(id as number))
     }
-    if (t.vm === VM_GC) stack.push(gc)
-    else if (t.vm === VM_IDLE && idleKnown && stack.length === 0) stack.push(idle)
-    else if (stack.length === 0) stack.push(program)
+    // GC is a leaf on the stack that triggered it; a tick with no resolvable frame is V8's "(program)".
+    if (t.vm === VM_GC) stack.push(gc())
+    else if (t.vm === VM_IDLE && idleKnown && stack.length === 0) stack.push(idle())
+    else if (stack.length === 0) stack.push(program())
     const tm = t.tm as number
     if (tm > last && last > -Infinity) deltas.push(tm - last)
     first = Math.min(first, tm)
     last = Math.max(last, tm)
-    b.addSample(b.stackFromFrames(stack), 1, Math.max(0, tm - (Number.isFinite(first) ? first : tm)) * 1000)
+    b.addSample(b.stackFromFrames(stack), 1, (tm - first) * 1000)
   }
   deltas.sort((x, y) => x - y)
   const periodNs = deltas.length ? deltas[deltas.length >> 1]! * 1000 : DEFAULT_PERIOD_NS
@@ -279,9 +281,10 @@ async function readZeroXFolder(dir: DirectoryListing, options: LoadOptions, ctx:
   }
   if (metaText !== undefined) {
     try {
-      meta = JSON.parse(metaText) as ZeroXMeta
+      // Whole file: 0x stores its inlining map there too, which can outgrow the sniffed head.
+      meta = JSON.parse((await (await openInput(join(dir.path, 'meta.json'))).readAll()).toString('utf8')) as ZeroXMeta
     } catch {
-      meta = undefined // a meta.json longer than the head: the command line is a nicety, not needed
+      meta = undefined // the command line is a nicety: a broken meta.json does not stop the profile
     }
   }
   const keys = [...new Set([...json.keys(), ...logs.keys()])].sort()
