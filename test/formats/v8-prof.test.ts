@@ -185,3 +185,39 @@ test('corpus: the node 8.5 --prof log imports through this node, with its versio
   assert.ok(js.length >= 3, js.map((fr) => fr.name).join(', '))
   assert.ok(js.every((fr) => fr.line! > 0))
 })
+
+test('code entries become frames: JS with file/line/column, getters, anonymous, old quoted names, C++, libraries, V8 code', async () => {
+  const { frameOfCode } = await import('../../src/formats/v8-prof.js')
+  assert.deepEqual(frameOfCode({ name: 'hot /app/w.js:1:13', type: 'JS', kind: 'Opt' }), { name: 'hot', kind: 'js', file: '/app/w.js', module: '/app/w.js', line: 1, col: 13 })
+  assert.deepEqual(frameOfCode({ name: 'get size /app/node_modules/lru/index.js:40:7', type: 'JS' }), { name: 'get size', kind: 'js', file: '/app/node_modules/lru/index.js', module: 'lru', line: 40, col: 7 })
+  assert.deepEqual(frameOfCode({ name: ' node:internal/main/run_main_module:1:1', type: 'JS' }), { name: '(anonymous)', kind: 'js', file: 'node:internal/main/run_main_module', module: 'node:internal/main/run_main_module', line: 1, col: 1 })
+  assert.deepEqual(frameOfCode({ name: '"d /Users/x/simple.js:20:11"', type: 'JS', kind: 'Builtin' }), { name: 'd', kind: 'js', file: '/Users/x/simple.js', module: '/Users/x/simple.js', line: 20, col: 11 })
+  assert.deepEqual(frameOfCode({ name: '""', type: 'JS' }), { name: '(anonymous)', kind: 'native' })
+  assert.deepEqual(frameOfCode({ name: '_IO_fwrite@@GLIBC_2.2.5', type: 'CPP' }), { name: '_IO_fwrite', kind: 'native' })
+  assert.deepEqual(frameOfCode({ name: 'v8::internal::Heap::Scavenge()', type: 'CPP' }), { name: 'v8::internal::Heap::Scavenge()', kind: 'native' })
+  assert.deepEqual(frameOfCode({ name: '/usr/lib/x86_64-linux-gnu/libc.so.6', type: 'SHARED_LIB' }), { name: '[libc.so.6]', kind: 'native', module: '/usr/lib/x86_64-linux-gnu/libc.so.6' })
+  assert.deepEqual(frameOfCode({ name: 'ArrayPrototypePush', type: 'CODE', kind: 'Builtin' }), { name: 'ArrayPrototypePush', kind: 'native', module: 'v8' })
+  assert.deepEqual(frameOfCode({ name: 'LdaZero', type: 'CODE', kind: 'BytecodeHandler' }), { name: 'BytecodeHandler: LdaZero', kind: 'native', module: 'v8' })
+})
+
+test('ticks: unresolved addresses dropped (time stays with the caller), GC a leaf, no frame at all is (program)', async () => {
+  const { profileFromTicks } = await import('../../src/formats/v8-prof.js')
+  const code = [{ name: 'main /a.js:1:1', type: 'JS' }, { name: 'work /a.js:5:1', type: 'JS' }]
+  const ticks = [
+    { tm: 1000, vm: 0, s: [-1, 0x1234, 1, 10, 0, 20] }, // pc in unknown native code, called from work <- main
+    { tm: 2000, vm: 1, s: [1, 4, 0, 20] }, // GC while in work
+    { tm: 3000, vm: 6, s: [-1, 0x99] }, // nothing resolvable
+  ]
+  const p = profileFromTicks({ code, ticks }, { name: 'x.json' })
+  assert.deepEqual(validateProfile(p), [])
+  const rows = [...p.sampleStack].map((s) => {
+    const names: string[] = []
+    for (let x = s; x >= 0; x = p.stackParent[x]!) names.unshift(p.frames[p.stackFrame[x]!]!.name)
+    return names.join(';')
+  })
+  assert.deepEqual(rows, ['main;work', 'main;work;(garbage collector)', '(program)'])
+  assert.deepEqual([...p.times!], [0, 1e6, 2e6])
+  assert.equal(p.meta.periodNs, 1e6)
+  assert.equal(p.meta.extra?.unresolvedFramesDropped, 2)
+  assert.throws(() => profileFromTicks({ code, ticks: [{ tm: 1, vm: 0, s: [7, 0] }] }, { name: 'bad.json' }), /code entry 7, which does not exist/)
+})
