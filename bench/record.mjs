@@ -9,7 +9,7 @@
 //                   is >= REC_PERF_MB (default 230) MB. real-perf-1g.txt is that text repeated to
 //                   1 GB (several recordings concatenated, as `cat` of a week's files would be).
 // - real-datadog.pb.gz  30 s of the same service under the @datadog/pprof wall-time profiler
-//                   (50 us interval, contexts and CPU time on), every sample with dd-trace's
+//                   (20 us interval, contexts and CPU time on), every sample with dd-trace's
 //                   timeline labels (its own end_timestamp_ns, span ids, endpoint).
 // - real-100k.folded  100,000 unique stacks folded from real recordings: rustc (Rust frames, its
 //                   LLVM in C++) and g++ (cc1plus, C++) compiling bench/workloads/compile-me.*,
@@ -109,7 +109,7 @@ async function recordPerf() {
 async function recordPprof() {
   if (existsSync(INPUTS.pprof)) return
   log('30 s @datadog/pprof recording of the Node service with per-sample timeline labels')
-  const svc = await startService([SERVICE, '--seconds', '30', '--pprof', `${INPUTS.pprof}.part`, '--interval-us', '50'])
+  const svc = await startService([SERVICE, '--seconds', '30', '--pprof', `${INPUTS.pprof}.part`, '--interval-us', '20'])
   await exited(svc.child)
   renameSync(`${INPUTS.pprof}.part`, INPUTS.pprof)
 }
