@@ -267,6 +267,8 @@ interface WorkerReply {
 function startWorker(path: string, bounds: number[], counter: SharedArrayBuffer, opts: CoreOptions, flushLast: boolean): { worker: Worker; promise: Promise<(ChunkResult & { chunks: number[] }) | undefined> } {
   const worker = new Worker(new URL('./perf-fold-worker.js', import.meta.url), {
     workerData: { path, bounds, counter, opts, flushLast },
+    // The worker's young generation is the bulk of its memory: a small one keeps peak RSS flat.
+    resourceLimits: { maxYoungGenerationSizeMb: 8 },
     stdout: false,
     stderr: false,
   })

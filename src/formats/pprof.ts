@@ -46,16 +46,31 @@ export function isLegacyPprof(head: Uint8Array): boolean {
   return LEGACY_TEXT.test(text)
 }
 
-/** True when `head` parses as the start of a profile.proto message. */
+/**
+ * Wire types each field of a Profile sub-message may have, by top-level field: ValueType (1, 11),
+ * Sample (2), Mapping (3), Location (4), Function (5). Strings (6) hold any bytes.
+ */
+const SUB_WIRE: Record<number, Record<number, number[]>> = {
+  1: { 1: [WIRE_VARINT], 2: [WIRE_VARINT] },
+  11: { 1: [WIRE_VARINT], 2: [WIRE_VARINT] },
+  2: { 1: [WIRE_VARINT, WIRE_LEN], 2: [WIRE_VARINT, WIRE_LEN], 3: [WIRE_LEN] },
+  3: { 1: [WIRE_VARINT], 2: [WIRE_VARINT], 3: [WIRE_VARINT], 4: [WIRE_VARINT], 5: [WIRE_VARINT], 6: [WIRE_VARINT], 7: [WIRE_VARINT], 8: [WIRE_VARINT], 9: [WIRE_VARINT], 10: [WIRE_VARINT] },
+  4: { 1: [WIRE_VARINT], 2: [WIRE_VARINT], 3: [WIRE_VARINT], 4: [WIRE_LEN], 5: [WIRE_VARINT] },
+  5: { 1: [WIRE_VARINT], 2: [WIRE_VARINT], 3: [WIRE_VARINT], 4: [WIRE_VARINT], 5: [WIRE_VARINT], 6: [WIRE_VARINT] },
+}
+
+/**
+ * True when `head` parses as (the start of) a profile.proto message: every top-level field is a
+ * Profile field of the right wire type, and every sub-message that fits in the head parses as the
+ * message that field holds. Which field comes first does not matter (Go writes time_nanos
+ * first); when the head is cut inside a field, at least one structured sub-message (a sample
+ * type, sample, mapping, location or function) must have parsed whole.
+ */
 export function looksLikePprof(head: Uint8Array): boolean {
   if (head.length === 0) return false
   const r = new ProtoReader(head)
-  const truncated = head.length >= HEAD_BYTES
-  let fields = 0
   let sawCore = false
-  // Every pprof writer emits fields in number order, so a real profile starts with a sample_type
-  // (field 1) holding a ValueType: strong evidence when the walk cannot reach the end of the head.
-  let startsWithValueType = false
+  let structured = 0
   try {
     while (r.pos < head.length) {
       const key = r.varint()
@@ -64,12 +79,15 @@ export function looksLikePprof(head: Uint8Array): boolean {
       const ok = PROFILE_WIRE[field]
       if (!ok || !ok.includes(wire)) return false
       if (field === 1 || field === 2 || field === 6) sawCore = true
-      fields++
       if (wire === WIRE_LEN) {
         const len = r.varint()
         // Runs past the head: the rest of a big file, or a truncated one (parse then says so).
-        if (r.pos + len > head.length) return (truncated || fields > 2) && startsWithValueType
-        if (fields === 1 && field === 1) startsWithValueType = isValueType(head, r.pos, r.pos + len)
+        if (r.pos + len > head.length) return structured > 0
+        const schema = SUB_WIRE[field]
+        if (schema) {
+          if (!isMessage(head, r.pos, r.pos + len, schema)) return false
+          structured++
+        }
         r.pos += len
       } else {
         r.varint()
@@ -77,17 +95,17 @@ export function looksLikePprof(head: Uint8Array): boolean {
     }
   } catch {
     // A varint cut by the end of the head: more content follows, or the file is truncated.
-    return (truncated || fields > 2) && startsWithValueType
+    return structured > 0
   }
   return sawCore
 }
 
-function isValueType(buf: Uint8Array, start: number, end: number): boolean {
+function isMessage(buf: Uint8Array, start: number, end: number, schema: Record<number, number[]>): boolean {
   const r = new ProtoReader(buf, start, end)
   try {
     while (r.next()) {
-      if ((r.field !== 1 && r.field !== 2) || r.wire !== WIRE_VARINT) return false
-      r.varint()
+      if (!schema[r.field]?.includes(r.wire)) return false
+      r.skip()
     }
     return true
   } catch {
