@@ -106,7 +106,6 @@ export async function parseFoldedStream(stream: AsyncIterable<Buffer | string> |
   // newlines stays linear (and is refused at 64 MiB instead of buffered).
   let parts: Buffer[] = []
   let partsLen = 0
-  let first = true
   let utf16: TextDecoder | undefined
   const feed = (chunk: Buffer): void => {
     let nl = chunk.indexOf(10)
@@ -139,17 +138,27 @@ export async function parseFoldedStream(stream: AsyncIterable<Buffer | string> |
       partsLen = chunk.length - pos
     }
   }
+  // The encoding is decided on the first 3 bytes (a BOM), however the input is chunked.
+  let start: Buffer | undefined = Buffer.alloc(0)
+  const decide = (chunk: Buffer): Buffer => {
+    // UTF-16 (with its BOM, as Windows tools write it) is transcoded to UTF-8; a UTF-8 BOM dropped.
+    const enc = utf16Bom(chunk)
+    if (enc) utf16 = new TextDecoder(enc)
+    else if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) return chunk.subarray(3)
+    return chunk
+  }
+  const take = (chunk: Buffer): void => feed(utf16 ? Buffer.from(utf16.decode(chunk, { stream: true }), 'utf8') : chunk)
   for await (const c of stream) {
     let chunk = typeof c === 'string' ? Buffer.from(c, 'utf8') : c
-    if (first && chunk.length > 0) {
-      first = false
-      // UTF-16 (with its BOM, as Windows tools write it) is transcoded to UTF-8; a UTF-8 BOM dropped.
-      const enc = utf16Bom(chunk)
-      if (enc) utf16 = new TextDecoder(enc)
-      else if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3)
+    if (start !== undefined) {
+      start = Buffer.concat([start, chunk])
+      if (start.length < 3) continue
+      chunk = decide(start)
+      start = undefined
     }
-    feed(utf16 ? Buffer.from(utf16.decode(chunk, { stream: true }), 'utf8') : chunk)
+    take(chunk)
   }
+  if (start !== undefined && start.length > 0) take(decide(start))
   if (utf16) feed(Buffer.from(utf16.decode(), 'utf8'))
   if (partsLen > 0) {
     const b = Buffer.concat(parts, partsLen)
