@@ -304,6 +304,17 @@ class FoldedParser {
   // The previous line's stack bytes and, per frame, where it ended (offset in the line) and the
   // stack id after it.
   private prevBuf: Buffer = Buffer.alloc(0)
+  private prevView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
+  private viewBuf: Buffer | undefined
+
+  private viewOf(b: Buffer): DataView<ArrayBufferLike> {
+    if (this.viewBuf !== b) {
+      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength)
+      this.viewBuf = b
+    }
+    return this.view
+  }
   private prevStart = 0
   private prevLen = 0
   private segEnd = new Int32Array(64)
@@ -398,6 +409,10 @@ class FoldedParser {
     const ps = this.prevStart
     const lim = Math.min(len, this.prevLen)
     let c = 0
+    // Four bytes at a time first: sorted files share hundreds of bytes from one line to the next.
+    const dv = this.viewOf(b)
+    const pdv = this.prevView
+    while (c + 4 <= lim && dv.getUint32(ls + c, true) === pdv.getUint32(ps + c, true)) c += 4
     while (c < lim && b[ls + c] === prev[ps + c]) c++
     const segEnd = this.segEnd
     let j = -1
@@ -456,6 +471,7 @@ class FoldedParser {
       this.pushSeg(fe - ls, st)
     }
     this.prevBuf = b
+    this.prevView = dv
     this.prevStart = ls
     this.prevLen = len
     this.addRow(st, numberOf(b, c1s, c1e), this.two && c2s >= 0 ? numberOf(b, c2s, e) : 0)
