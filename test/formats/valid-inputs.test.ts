@@ -92,3 +92,86 @@ test('folded import: characters cut by a chunk boundary (UTF-8 and UTF-16) stay 
     }
   }
 })
+
+// ---- perf script of a recording made without -g ----------------------------------------------
+
+/** Record `seconds` of a busy Node process with perf, without call chains; null when perf cannot. */
+function recordWithoutCallChains(): Buffer | null {
+  const data = join(dir, 'nog.perf.data')
+  const rec = spawnSync('perf', ['record', '-q', '-F', '999', '-o', data, '--', process.execPath, '-e', 'let x = 0; const t = Date.now(); while (Date.now() - t < 400) x += Math.sqrt(x)'], { stdio: 'ignore' })
+  if (rec.status !== 0) return null
+  const s = spawnSync('perf', ['script', '-i', data], { maxBuffer: 1 << 26 })
+  return s.status === 0 && s.stdout.length > 0 ? s.stdout : null
+}
+const NOG = recordWithoutCallChains()
+const NOG_SKIP = NOG ? false : 'perf record is not usable here'
+/** One sample per line: `  comm pid time: period event: addr sym (dso)`, comm padded by perf. */
+const SAMPLE_LINE = /^\s*(\S+)\s+\d+\s+\d+\.\d+:\s+(\d+)\s+\S+:\s+([0-9a-f]+)\s+(.+) \((.*)\)\s*$/
+const FG = process.env.FLAMEGRAPH_DIR
+const HAS_PERL_FG = FG !== undefined && spawnSync('test', ['-f', join(FG, 'stackcollapse-perf.pl')]).status === 0
+
+test('perf script of a recording without -g (symbol on the event line): read, folded one frame per sample', { skip: NOG_SKIP }, async () => {
+  const text = NOG!.toString('latin1')
+  const lines = text.split('\n').filter((l) => l !== '')
+  assert.ok(lines.length >= 20, `${lines.length} samples recorded`)
+  assert.ok(lines.every((l) => SAMPLE_LINE.test(l)), 'every line is a whole sample (no call chain lines, no blank lines)')
+  assert.ok(lines.some((l) => /^ +\S/.test(l)), 'perf pads the process name in this mode')
+  const file = join(dir, 'nog.txt')
+  writeFileSync(file, NOG!)
+  let periods = 0
+  for (const l of lines) periods += Number(SAMPLE_LINE.exec(l)![2])
+  const top = await runCli(['top', file, '--json', '--verbose'])
+  assert.equal(top.code, 0, top.stderr)
+  assert.match(top.stderr, /perf-script/)
+  const j = JSON.parse(top.stdout)
+  assert.equal(j.total, periods, 'every sample counted with its period')
+  const fold = await runCli(['fold', file])
+  assert.equal(fold.code, 0, fold.stderr)
+  const out = fold.stdout.trim().split('\n')
+  let sum = 0
+  for (const l of out) {
+    const m = /^([^;]+);([^;]+) (\d+)$/.exec(l)
+    assert.ok(m, `one frame under the process name: ${l}`)
+    sum += Number(m[3])
+  }
+  assert.equal(sum, periods)
+  if (HAS_PERL_FG) {
+    // The same samples written as perf prints a one-frame call chain (event line, frame, blank):
+    // stackcollapse-perf.pl folds that form; it skips the one-line form (padded comm, no blank lines).
+    const twoLine = lines.map((l) => {
+      const m = /^\s*(.*?:\s+\d+\s+\S+:)\s+([0-9a-f]+\s+.*)$/.exec(l)!
+      return `${m[1]}\n\t${m[2]}\n\n`
+    }).join('')
+    const perl = spawnSync('perl', [join(FG!, 'stackcollapse-perf.pl')], { input: twoLine, maxBuffer: 1 << 26 })
+    assert.equal(fold.stdout, perl.stdout.toString('latin1'))
+  }
+})
+
+test('perf script event lines followed by an empty line (no frames): each sample is the process name', { skip: NOG_SKIP }, async () => {
+  // The same recording printed without ip/sym: event lines only, padded, as `perf script -F` prints them.
+  const data = join(dir, 'nog.perf.data')
+  const s = spawnSync('perf', ['script', '-i', data, '-F', 'comm,tid,time,period,event'], { maxBuffer: 1 << 26 })
+  assert.equal(s.status, 0)
+  const lines = s.stdout.toString('latin1').split('\n').filter((l) => l.trim() !== '')
+  // Followed by an empty line each, as perf prints a sample whose call chain is empty.
+  const file = join(dir, 'events-blank.txt')
+  writeFileSync(file, lines.map((l) => `${l}\n\n`).join(''))
+  let periods = 0
+  const byComm = new Map<string, number>()
+  for (const l of lines) {
+    const m = /^\s*(\S+)\s+\d+\s+\d+\.\d+:\s+(\d+)\s+\S+:\s*$/.exec(l)
+    assert.ok(m, l)
+    periods += Number(m[2])
+    byComm.set(m[1]!, (byComm.get(m[1]!) ?? 0) + Number(m[2]))
+  }
+  const fold = await runCli(['fold', file])
+  assert.equal(fold.code, 0, fold.stderr)
+  assert.equal(fold.stdout, [...byComm].sort().map(([c, n]) => `${c} ${n}\n`).join(''))
+  if (HAS_PERL_FG) {
+    const perl = spawnSync('perl', [join(FG!, 'stackcollapse-perf.pl')], { input: lines.map((l) => `${l.trimStart()}\n\n`).join('') })
+    assert.equal(fold.stdout, perl.stdout.toString('latin1'))
+  }
+  const top = await runCli(['top', file, '--json'])
+  assert.equal(top.code, 0, top.stderr)
+  assert.equal(JSON.parse(top.stdout).total, periods)
+})
