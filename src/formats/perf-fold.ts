@@ -345,7 +345,8 @@ export async function foldFile(path: string, opts: CoreOptions, flushLast: boole
       }
       return { results, threads: 1 + workers.length, redone, chunks: n }
     } finally {
-      for (const w of workers) void w.worker.terminate()
+      // Wait until the workers' heaps are gone: the merge that follows is the peak of memory.
+      await Promise.all(workers.map((w) => w.worker.terminate().catch(() => 0)))
     }
   } finally {
     closeSync(fd)
