@@ -6,6 +6,14 @@
 export type LabelValue = string | number
 export type LabelSet = Readonly<Record<string, LabelValue>>
 
+/** A string wins over a number: a key given twice with a number is stored as text. */
+function valueAt(strCols: readonly (Int32Array | undefined)[], numCols: readonly (Float64Array | undefined)[], strings: readonly string[], row: number, k: number): LabelValue | undefined {
+  const s = strCols[k]?.[row] ?? -1
+  if (s >= 0) return strings[s]!
+  const n = numCols[k]?.[row]
+  return n === undefined || Number.isNaN(n) ? undefined : n
+}
+
 /** Read side, stored on Profile.labels. */
 export class LabelColumns {
   constructor(
@@ -20,12 +28,9 @@ export class LabelColumns {
     private readonly strings: readonly string[],
   ) {}
 
-  /** Value of `key` in `row` (a string wins over a number, as it is set last for a key given twice). */
+  /** Value of key `k` in `row`. */
   value(row: number, k: number): LabelValue | undefined {
-    const s = this.strCols[k]?.[row] ?? -1
-    if (s >= 0) return this.strings[s]!
-    const n = this.numCols[k]?.[row]
-    return n === undefined || Number.isNaN(n) ? undefined : n
+    return valueAt(this.strCols, this.numCols, this.strings, row, k)
   }
 
   /** The labels of one row as an object, or undefined when the row has none. */
@@ -126,10 +131,7 @@ export class LabelColumnsBuilder {
   }
 
   private existing(row: number, k: number): LabelValue | undefined {
-    const s = this.strCols[k]?.[row] ?? -1
-    if (s >= 0) return this.strings[s]!
-    const n = this.numCols[k]?.[row]
-    return n === undefined || Number.isNaN(n) ? undefined : n
+    return valueAt(this.strCols, this.numCols, this.strings, row, k)
   }
 
   private grow(cap: number): void {
