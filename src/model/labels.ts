@@ -44,6 +44,17 @@ export class LabelColumns {
     return o
   }
 
+  /** The labels of `rows` (row indexes, in the new order), as columns again. */
+  select(rows: ArrayLike<number>): LabelColumns {
+    const pick = <T extends Int32Array | Float64Array>(c: T | undefined): T | undefined => {
+      if (!c) return undefined
+      const out = new (c.constructor as new (n: number) => T)(rows.length)
+      for (let i = 0; i < rows.length; i++) out[i] = c[rows[i]!]!
+      return out
+    }
+    return new LabelColumns(rows.length, this.keys, this.strCols.map(pick), this.numCols.map(pick), this.strings)
+  }
+
   /** Every row's labels; for tests and small profiles. */
   toArray(): (LabelSet | undefined)[] {
     return Array.from({ length: this.length }, (_, r) => this.at(r))
