@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const only = process.argv.slice(2)
-const benches = readdirSync(here).filter((f) => f.endsWith('.mjs') && f !== 'run.mjs' && !f.startsWith('_')).filter((f) => only.length === 0 || only.includes(f.replace(/\.mjs$/, ''))).sort()
+const benches = readdirSync(here).filter((f) => f.endsWith('.mjs') && f !== 'run.mjs' && f !== 'record.mjs' && !f.startsWith('_')).filter((f) => only.length === 0 || only.includes(f.replace(/\.mjs$/, ''))).sort()
 mkdirSync(join(here, 'out'), { recursive: true })
 const results = {}
 for (const b of benches) {

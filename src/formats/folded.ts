@@ -7,6 +7,7 @@ import { StackTrie } from './stack-trie.js'
 import { weightedStacks } from '../model/ops.js'
 import { MalformedInputError } from '../util/errors.js'
 import type { Importer } from './types.js'
+import { utf16Bom } from './source.js'
 
 const LINE = /^(.*?\S)\s+(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?:\s+(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?))?\s*$/
 
@@ -23,8 +24,47 @@ export function kindOfFoldedFrame(name: string): FrameKind {
 }
 
 function looksFolded(line: string): boolean {
-  return LINE.test(line) && !/^\s/.test(line)
+  return splitFoldedLine(line) !== null && !/^\s/.test(line)
 }
+
+const NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/
+const ODD_BREAKS = /[\r\u2028\u2029]/
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(String.fromCharCode(c)))
+}
+
+/**
+ * [stack, count, second count] of a folded line, or null: the same split as the regex LINE (the
+ * shortest stack, so two trailing numbers are two counts), found by scanning back from the end;
+ * the lazy regex re-tried every position of a 700-character line and was most of the import.
+ */
+export function splitFoldedLine(line: string): [string, string, string | undefined] | null {
+  if (ODD_BREAKS.test(line)) {
+    // '.' in LINE stops at these: keep its verdict for such lines.
+    const m = LINE.exec(line)
+    return m ? [m[1]!, m[2]!, m[3]] : null
+  }
+  let e = line.length
+  while (e > 0 && isSpace(line.charCodeAt(e - 1))) e--
+  let s = e
+  while (s > 0 && !isSpace(line.charCodeAt(s - 1))) s--
+  const last = line.slice(s, e)
+  if (s === 0 || !NUMBER.test(last)) return null
+  let w = s
+  while (w > 0 && isSpace(line.charCodeAt(w - 1))) w--
+  if (w === 0) return null
+  let s2 = w
+  while (s2 > 0 && !isSpace(line.charCodeAt(s2 - 1))) s2--
+  if (s2 > 0) {
+    const prev = line.slice(s2, w)
+    let w2 = s2
+    while (w2 > 0 && isSpace(line.charCodeAt(w2 - 1))) w2--
+    if (w2 > 0 && NUMBER.test(prev)) return [line.slice(0, w2), prev, last]
+  }
+  return [line.slice(0, w), last, undefined]
+}
+
 
 export const foldedImporter: Importer = {
   id: 'folded',
@@ -56,155 +96,473 @@ export const foldedImporter: Importer = {
 
 /**
  * Parse folded text from a stream of chunks. Aggregates equal stacks; memory is O(unique stacks).
- * Stacks go into a StackTrie (typed arrays, no per-node object), and the frames a line shares with
- * the previous line (sorted folded files share long prefixes) are not parsed again.
+ * Lines are parsed as bytes: a frame is hashed and looked up by its UTF-8 bytes and decoded to a
+ * string only the first time it is seen; the frames a line shares with the previous line (sorted
+ * folded files share long prefixes) are not looked at again. Stacks go into a StackTrie.
  */
 export async function parseFoldedStream(stream: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, name: string, warn?: (m: string) => void): Promise<Profile> {
-  let started = false
-  let two = false
-  let lineNo = 0
-  let badLines = 0
-  let rest = ''
-  const frames: Frame[] = []
-  const frameCache = new Map<string, number>()
-  const trie = new StackTrie(1 << 12)
-  // One row per stack, in order of first appearance (the empty stack -1 included).
-  let rowOfStack = new Int32Array(1 << 12).fill(-1)
-  let rowOfEmpty = -1
-  const sampleStack: number[] = []
-  const v1s: number[] = []
-  const v2s: number[] = []
-  // The previous line's stack text and, per frame, where the frame ended and the stack id after it.
-  let prevText = ''
-  let segEnd = new Int32Array(64)
-  let segStack = new Int32Array(64)
-  let nseg = 0
-  const handle = (raw: string) => {
-    lineNo++
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
-    if (line === '' || line.startsWith('#')) return
-    const m = LINE.exec(line)
-    if (!m) {
-      badLines++
-      if (badLines <= 3) warn?.(`${name}:${lineNo}: not a folded line, skipped`)
-      return
-    }
-    if (!started) {
-      started = true
-      two = m[3] !== undefined
-    }
-    const text = m[1]!
-    const len = text.length
-    // Reuse the deepest frame of the previous line whose text this line starts with.
-    const lim = Math.min(len, prevText.length)
-    let c = 0
-    while (c < lim && text.charCodeAt(c) === prevText.charCodeAt(c)) c++
-    let j = -1
-    while (j + 1 < nseg) {
-      const e = segEnd[j + 1]!
-      if (e > c || (e < len && text.charCodeAt(e) !== 59)) break
-      j++
-    }
-    let s = j >= 0 ? segStack[j]! : -1
-    nseg = j + 1
-    let start = j >= 0 ? segEnd[j]! + 1 : 0
-    // Split on ';' (native indexOf) without allocating an array per line.
-    let fresh = false
-    while (start <= len) {
-      let i = text.indexOf(';', start)
-      if (i < 0) i = len
-      if (i > start) {
-        const fname = text.slice(start, i)
-        let fid = frameCache.get(fname)
-        if (fid === undefined) {
-          fid = frames.length
-          frames.push(Object.freeze({ name: fname, kind: kindOfFoldedFrame(fname) }))
-          frameCache.set(fname, fid)
-        }
-        // Once a node had to be created, every deeper node on this line is new too.
-        if (fresh) s = trie.append(s, fid)
-        else {
-          s = trie.child(s, fid)
-          fresh = trie.created
-        }
-        if (nseg === segEnd.length) {
-          const e2 = new Int32Array(nseg * 2)
-          e2.set(segEnd)
-          segEnd = e2
-          const s2 = new Int32Array(nseg * 2)
-          s2.set(segStack)
-          segStack = s2
-        }
-        segEnd[nseg] = i
-        segStack[nseg++] = s
-      }
-      start = i + 1
-    }
-    prevText = text
-    const v1 = Number(m[2])
-    const v2 = two && m[3] !== undefined ? Number(m[3]) : 0
-    let row: number
-    if (s < 0) row = rowOfEmpty
-    else {
-      if (s >= rowOfStack.length) {
-        let n = rowOfStack.length
-        while (n <= s) n *= 2
-        const r2 = new Int32Array(n).fill(-1)
-        r2.set(rowOfStack)
-        rowOfStack = r2
-      }
-      row = rowOfStack[s]!
-    }
-    if (row >= 0) {
-      v1s[row]! += v1
-      if (two) v2s[row]! += v2
-      return
-    }
-    row = sampleStack.length
-    if (s < 0) rowOfEmpty = row
-    else rowOfStack[s] = row
-    sampleStack.push(s)
-    v1s.push(Number.isFinite(v1) && v1 > 0 ? v1 : 0)
-    if (two) v2s.push(Number.isFinite(v2) && v2 > 0 ? v2 : 0)
-  }
+  const parser = new FoldedParser(name, warn)
   // Pieces of a line not yet ended; the search for '\n' only looks at new bytes, so input without
   // newlines stays linear (and is refused at 64 MiB instead of buffered).
-  let pending: string[] = []
-  let pendingLen = 0
-  for await (const chunk of stream) {
-    const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8')
-    let pos = 0
-    for (;;) {
-      const nl = text.indexOf('\n', pos)
-      if (nl < 0) break
-      if (pendingLen > 0) {
-        pending.push(text.slice(pos, nl))
-        handle(pending.join(''))
-        pending = []
-        pendingLen = 0
-      } else handle(text.slice(pos, nl))
-      pos = nl + 1
+  let parts: Buffer[] = []
+  let partsLen = 0
+  let utf16: TextDecoder | undefined
+  const feed = (chunk: Buffer): void => {
+    let nl = chunk.indexOf(10)
+    if (nl < 0) {
+      parts.push(chunk)
+      partsLen += chunk.length
+      if (partsLen > 64 * 1024 * 1024) throw new MalformedInputError('folded', `${name}: a line longer than 64 MiB`)
+      return
     }
-    if (pos < text.length) {
-      pending.push(text.slice(pos))
-      pendingLen += text.length - pos
-      if (pendingLen > 64 * 1024 * 1024) throw new MalformedInputError('folded', `${name}: a line longer than 64 MiB`)
+    let pos = 0
+    if (partsLen > 0) {
+      // Only the line that straddles the chunks is copied.
+      parts.push(chunk.subarray(0, nl))
+      const b = Buffer.concat(parts, partsLen + nl)
+      parts = []
+      partsLen = 0
+      parser.scanning(b)
+      parser.line(b, 0, b.length)
+      pos = nl + 1
+      nl = chunk.indexOf(10, pos)
+    }
+    parser.scanning(chunk)
+    while (nl >= 0) {
+      parser.line(chunk, pos, nl)
+      pos = nl + 1
+      nl = chunk.indexOf(10, pos)
+    }
+    if (pos < chunk.length) {
+      parts.push(chunk.subarray(pos))
+      partsLen = chunk.length - pos
     }
   }
-  rest = pending.join('')
-  if (rest !== '') handle(rest)
-  if (badLines > 3) warn?.(`${name}: ${badLines} lines were not folded stacks and were skipped`)
-  if (!started && badLines > 0) throw new MalformedInputError('folded', `${name}: no valid folded stack line`)
-  const { stackFrame, stackParent } = trie.arrays()
-  return {
-    frames,
-    stackFrame,
-    stackParent,
-    sampleStack: Int32Array.from(sampleStack),
-    values: two ? [Float64Array.from(v1s), Float64Array.from(v2s)] : [Float64Array.from(v1s)],
-    valueTypes: two ? [{ type: 'before', unit: 'count' }, { type: 'after', unit: 'count' }] : [{ type: 'samples', unit: 'count' }],
-    defaultValue: two ? 1 : 0,
-    meta: { name, sourceFormat: 'folded' },
+  // The encoding is decided on the first 3 bytes (a BOM), however the input is chunked.
+  let start: Buffer | undefined = Buffer.alloc(0)
+  const decide = (chunk: Buffer): Buffer => {
+    // UTF-16 (with its BOM, as Windows tools write it) is transcoded to UTF-8; a UTF-8 BOM dropped.
+    const enc = utf16Bom(chunk)
+    if (enc) utf16 = new TextDecoder(enc)
+    else if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) return chunk.subarray(3)
+    return chunk
+  }
+  const take = (chunk: Buffer): void => feed(utf16 ? Buffer.from(utf16.decode(chunk, { stream: true }), 'utf8') : chunk)
+  for await (const c of stream) {
+    let chunk = typeof c === 'string' ? Buffer.from(c, 'utf8') : c
+    if (start !== undefined) {
+      start = Buffer.concat([start, chunk])
+      if (start.length < 3) continue
+      chunk = decide(start)
+      start = undefined
+    }
+    take(chunk)
+  }
+  if (start !== undefined && start.length > 0) take(decide(start))
+  if (utf16) feed(Buffer.from(utf16.decode(), 'utf8'))
+  if (partsLen > 0) {
+    const b = Buffer.concat(parts, partsLen)
+    parser.scanning(b)
+    parser.line(b, 0, b.length)
+  }
+  return parser.finish()
+}
+
+const isAsciiSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13)
+/** A byte that can be part of a count: digits . - + e E */
+const isCountByte = (c: number): boolean => (c >= 48 && c <= 57) || c === 46 || c === 45 || c === 43 || c === 101 || c === 69
+
+/** True when bytes [s, e) are a count: -?\d+(\.\d+)?([eE][+-]?\d+)? */
+function isNumberBytes(b: Uint8Array, s: number, e: number): boolean {
+  let i = s
+  if (b[i] === 45) i++
+  const digits = (): boolean => {
+    const i0 = i
+    while (i < e && b[i]! >= 48 && b[i]! <= 57) i++
+    return i > i0
+  }
+  if (!digits()) return false
+  if (i < e && b[i] === 46) {
+    i++
+    if (!digits()) return false
+  }
+  if (i < e && (b[i] === 101 || b[i] === 69)) {
+    i++
+    if (i < e && (b[i] === 43 || b[i] === 45)) i++
+    if (!digits()) return false
+  }
+  return i === e
+}
+
+function numberOf(b: Buffer, s: number, e: number): number {
+  if (e - s <= 15) {
+    let v = 0
+    let i = s
+    for (; i < e; i++) {
+      const c = b[i]!
+      if (c < 48 || c > 57) break
+      v = v * 10 + (c - 48)
+    }
+    if (i === e) return v
+  }
+  return Number(b.toString('latin1', s, e))
+}
+
+/** Frame id by the frame's bytes: open addressing over typed arrays, keys kept in one byte arena. */
+class FrameByBytes {
+  private slots = new Int32Array(1 << 14)
+  private mask = (1 << 14) - 1
+  private arena = new Uint8Array(1 << 16)
+  private used = 0
+  private keyStart = new Int32Array(1024)
+  private keyLen = new Int32Array(1024)
+  private keyHash = new Int32Array(1024)
+  private keyFrame = new Int32Array(1024)
+  private n = 0
+  private slot = 0
+
+  /** Frame id of bytes [s, e) with hash h, or -1 (then add() may follow for the same key). */
+  find(b: Uint8Array, s: number, e: number, h: number): number {
+    const mask = this.mask
+    const len = e - s
+    const arena = this.arena
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const k = this.slots[i]!
+      if (k === 0) {
+        this.slot = i
+        return -1
+      }
+      const key = k - 1
+      if (this.keyHash[key] !== h || this.keyLen[key] !== len) continue
+      const o = this.keyStart[key]! - s
+      let j = s
+      while (j < e && arena[o + j] === b[j]) j++
+      if (j === e) return this.keyFrame[key]!
+    }
+  }
+
+  add(b: Uint8Array, s: number, e: number, h: number, frame: number): void {
+    const len = e - s
+    if (this.used + len > this.arena.length) {
+      const a = new Uint8Array(Math.max(this.arena.length * 2, this.used + len))
+      a.set(this.arena.subarray(0, this.used))
+      this.arena = a
+    }
+    this.arena.set(b.subarray(s, e), this.used)
+    if (this.n === this.keyStart.length) {
+      const grow = (x: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+        const y = new Int32Array(x.length * 2)
+        y.set(x)
+        return y
+      }
+      this.keyStart = grow(this.keyStart)
+      this.keyLen = grow(this.keyLen)
+      this.keyHash = grow(this.keyHash)
+      this.keyFrame = grow(this.keyFrame)
+    }
+    const key = this.n++
+    this.keyStart[key] = this.used
+    this.keyLen[key] = len
+    this.keyHash[key] = h
+    this.keyFrame[key] = frame
+    this.used += len
+    this.slots[this.slot] = key + 1
+    if (this.n * 2 > this.slots.length) this.rehash()
+  }
+
+  private rehash(): void {
+    const cap = this.slots.length * 2
+    const slots = new Int32Array(cap)
+    const mask = cap - 1
+    for (let key = 0; key < this.n; key++) {
+      let i = this.keyHash[key]! & mask
+      while (slots[i] !== 0) i = (i + 1) & mask
+      slots[i] = key + 1
+    }
+    this.slots = slots
+    this.mask = mask
+  }
+}
+
+/** The line machine of parseFoldedStream: one call per line, then finish(). */
+class FoldedParser {
+  private started = false
+  private two = false
+  private lineNo = 0
+  private badLines = 0
+  private readonly frames: Frame[] = []
+  private readonly frameByName = new Map<string, number>()
+  private readonly frameByBytes = new FrameByBytes()
+  private readonly trie = new StackTrie(1 << 12)
+  // One row per stack, in order of first appearance (the empty stack -1 included).
+  private rowOfStack = new Int32Array(1 << 12).fill(-1)
+  private rowOfEmpty = -1
+  private sampleStack = new Int32Array(1024)
+  private v1s = new Float64Array(1024)
+  private v2s: Float64Array | undefined
+  private rows = 0
+  // The previous line's stack bytes and, per frame, where it ended (offset in the line) and the
+  // stack id after it.
+  private prevBuf: Buffer = Buffer.alloc(0)
+  private prevView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
+  private viewBuf: Buffer | undefined
+
+  private viewOf(b: Buffer): DataView<ArrayBufferLike> {
+    if (this.viewBuf !== b) {
+      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength)
+      this.viewBuf = b
+    }
+    return this.view
+  }
+  private prevStart = 0
+  private prevLen = 0
+  private segEnd = new Int32Array(64)
+  private segStack = new Int32Array(64)
+  private nseg = 0
+  // Frames of the current line not shared with the previous one: [start, end, hash] triples.
+  private scratch = new Int32Array(3 * 256)
+
+  constructor(private readonly name: string, private readonly warn?: (m: string) => void) {}
+
+  private bad(): void {
+    this.badLines++
+    if (this.badLines <= 3) this.warn?.(`${this.name}:${this.lineNo}: not a folded line, skipped`)
+  }
+
+  private frameNamed(fname: string): number {
+    let fid = this.frameByName.get(fname)
+    if (fid === undefined) {
+      fid = this.frames.length
+      this.frames.push(Object.freeze({ name: fname, kind: kindOfFoldedFrame(fname) }))
+      this.frameByName.set(fname, fid)
+    }
+    return fid
+  }
+
+  // Whether the chunk being read holds a \r or an E2 byte (U+2028/U+2029 start with it) at all.
+  private chunkHasCR = true
+  private chunkHasE2 = true
+
+  /** Called with each chunk before its lines. */
+  scanning(chunk: Buffer): void {
+    this.chunkHasCR = chunk.includes(13)
+    this.chunkHasE2 = chunk.includes(0xe2)
+  }
+
+  /** True when [ls, le) holds \r, U+2028 or U+2029: '.' in the line regex stops there. */
+  private hasOddBreak(b: Buffer, ls: number, le: number): boolean {
+    if (this.chunkHasCR) {
+      const i = b.indexOf(13, ls)
+      if (i >= 0 && i < le) return true
+    }
+    if (this.chunkHasE2) {
+      for (let i = b.indexOf(0xe2, ls); i >= 0 && i < le; i = b.indexOf(0xe2, i + 1)) {
+        if (b[i + 1] === 0x80 && (b[i + 2] === 0xa8 || b[i + 2] === 0xa9)) return true
+      }
+    }
+    return false
+  }
+
+  /** Bytes [ls, le) of `b`, without the '\n'. */
+  line(b: Buffer, ls: number, le: number): void {
+    this.lineNo++
+    if (le > ls && b[le - 1] === 13) le--
+    if (le === ls || b[ls] === 35) return
+    // The counts, scanning back from the end; anything non-ASCII there takes the string path,
+    // which knows every character \s matches.
+    let e = le
+    while (e > ls && isAsciiSpace(b[e - 1]!)) e--
+    // Scans stop at the first byte no count can hold, so they never walk back through the stack.
+    let s = e
+    while (s > ls && isCountByte(b[s - 1]!)) s--
+    if (s > ls && !isAsciiSpace(b[s - 1]!)) return b[s - 1]! >= 0x80 || b[e - 1]! >= 0x80 ? this.slowLine(b, ls, le) : this.bad()
+    if (s === ls || !isNumberBytes(b, s, e)) return this.bad()
+    let w = s
+    while (w > ls && isAsciiSpace(b[w - 1]!)) w--
+    if (w === ls) return this.bad()
+    if (b[w - 1]! >= 0x80) return this.slowLine(b, ls, le)
+    let stackEnd = w
+    let c1s = s
+    let c1e = e
+    let c2s = -1
+    let s2 = w
+    while (s2 > ls && isCountByte(b[s2 - 1]!)) s2--
+    if (s2 > ls && s2 < w && isNumberBytes(b, s2, w)) {
+      if (b[s2 - 1]! >= 0x80) return this.slowLine(b, ls, le)
+      if (isAsciiSpace(b[s2 - 1]!)) {
+        let w2 = s2
+        while (w2 > ls && isAsciiSpace(b[w2 - 1]!)) w2--
+        if (w2 > ls && b[w2 - 1]! >= 0x80) return this.slowLine(b, ls, le)
+        if (w2 > ls) {
+          stackEnd = w2
+          c1s = s2
+          c1e = w
+          c2s = s
+        }
+      }
+    }
+    if (this.hasOddBreak(b, ls, stackEnd)) return this.slowLine(b, ls, le)
+    const len = stackEnd - ls
+    // Reuse the deepest frame of the previous line whose bytes this line starts with.
+    const prev = this.prevBuf
+    const ps = this.prevStart
+    const lim = Math.min(len, this.prevLen)
+    let c = 0
+    // Four bytes at a time first: sorted files share hundreds of bytes from one line to the next.
+    const dv = this.viewOf(b)
+    const pdv = this.prevView
+    while (c + 4 <= lim && dv.getUint32(ls + c, true) === pdv.getUint32(ps + c, true)) c += 4
+    while (c < lim && b[ls + c] === prev[ps + c]) c++
+    const segEnd = this.segEnd
+    let j = -1
+    while (j + 1 < this.nseg) {
+      const se = segEnd[j + 1]!
+      if (se > c || (se < len && b[ls + se] !== 59)) break
+      j++
+    }
+    // The new frames: split on ';', hash each (FNV-1a), and refuse what the string path must see.
+    let nNew = 0
+    let scratch = this.scratch
+    let start = ls + (j >= 0 ? segEnd[j]! + 1 : 0)
+    let h = 0x811c9dc5 | 0
+    for (let i = start; i <= stackEnd; i++) {
+      const ch = i < stackEnd ? b[i]! : 59
+      if (ch === 59) {
+        if (i > start) {
+          if (nNew * 3 + 3 > scratch.length) {
+            const s2x = new Int32Array(scratch.length * 2)
+            s2x.set(scratch)
+            this.scratch = scratch = s2x
+          }
+          scratch[nNew * 3] = start
+          scratch[nNew * 3 + 1] = i
+          scratch[nNew * 3 + 2] = h ^ (h >>> 15)
+          nNew++
+        }
+        start = i + 1
+        h = 0x811c9dc5 | 0
+      } else {
+        h = Math.imul(h ^ ch, 0x01000193)
+      }
+    }
+    if (!this.started) {
+      this.started = true
+      this.two = c2s >= 0
+    }
+    let st = j >= 0 ? this.segStack[j]! : -1
+    this.nseg = j + 1
+    let fresh = false
+    for (let k = 0; k < nNew; k++) {
+      const fs = scratch[k * 3]!
+      const fe = scratch[k * 3 + 1]!
+      const fh = scratch[k * 3 + 2]!
+      let fid = this.frameByBytes.find(b, fs, fe, fh)
+      if (fid < 0) {
+        fid = this.frameNamed(b.toString('utf8', fs, fe))
+        this.frameByBytes.add(b, fs, fe, fh, fid)
+      }
+      // Once a node had to be created, every deeper node on this line is new too.
+      if (fresh) st = this.trie.append(st, fid)
+      else {
+        st = this.trie.child(st, fid)
+        fresh = this.trie.created
+      }
+      this.pushSeg(fe - ls, st)
+    }
+    this.prevBuf = b
+    this.prevView = dv
+    this.prevStart = ls
+    this.prevLen = len
+    this.addRow(st, numberOf(b, c1s, c1e), this.two && c2s >= 0 ? numberOf(b, c2s, e) : 0)
+  }
+
+  private pushSeg(end: number, stack: number): void {
+    if (this.nseg === this.segEnd.length) {
+      const e2 = new Int32Array(this.nseg * 2)
+      e2.set(this.segEnd)
+      this.segEnd = e2
+      const s2 = new Int32Array(this.nseg * 2)
+      s2.set(this.segStack)
+      this.segStack = s2
+    }
+    this.segEnd[this.nseg] = end
+    this.segStack[this.nseg++] = stack
+  }
+
+  /** A line with non-ASCII space or line breaks near its fields: the string rules decide. */
+  private slowLine(b: Buffer, ls: number, le: number): void {
+    const m = splitFoldedLine(b.toString('utf8', ls, le))
+    if (!m) return this.bad()
+    if (!this.started) {
+      this.started = true
+      this.two = m[2] !== undefined
+    }
+    let st = -1
+    for (const fname of m[0].split(';')) if (fname !== '') st = this.trie.child(st, this.frameNamed(fname))
+    // The next line shares nothing with this one.
+    this.nseg = 0
+    this.prevLen = 0
+    this.addRow(st, Number(m[1]), this.two && m[2] !== undefined ? Number(m[2]) : 0)
+  }
+
+  private addRow(s: number, v1: number, v2: number): void {
+    let row: number
+    if (s < 0) row = this.rowOfEmpty
+    else {
+      if (s >= this.rowOfStack.length) {
+        let n = this.rowOfStack.length
+        while (n <= s) n *= 2
+        const r2 = new Int32Array(n).fill(-1)
+        r2.set(this.rowOfStack)
+        this.rowOfStack = r2
+      }
+      row = this.rowOfStack[s]!
+    }
+    if (row >= 0) {
+      this.v1s[row]! += v1
+      if (this.two) this.v2s![row]! += v2
+      return
+    }
+    row = this.rows++
+    if (s < 0) this.rowOfEmpty = row
+    else this.rowOfStack[s] = row
+    if (row === this.sampleStack.length) {
+      const n = row * 2
+      const ss = new Int32Array(n)
+      ss.set(this.sampleStack)
+      this.sampleStack = ss
+      const a = new Float64Array(n)
+      a.set(this.v1s)
+      this.v1s = a
+      if (this.v2s) {
+        const b2 = new Float64Array(n)
+        b2.set(this.v2s)
+        this.v2s = b2
+      }
+    }
+    if (this.two && !this.v2s) this.v2s = new Float64Array(this.v1s.length)
+    this.sampleStack[row] = s
+    this.v1s[row] = Number.isFinite(v1) && v1 > 0 ? v1 : 0
+    if (this.two) this.v2s![row] = Number.isFinite(v2) && v2 > 0 ? v2 : 0
+  }
+
+  finish(): Profile {
+    if (this.badLines > 3) this.warn?.(`${this.name}: ${this.badLines} lines were not folded stacks and were skipped`)
+    if (!this.started && this.badLines > 0) throw new MalformedInputError('folded', `${this.name}: no valid folded stack line`)
+    const { stackFrame, stackParent } = this.trie.arrays()
+    const two = this.two
+    const n = this.rows
+    return {
+      frames: this.frames,
+      stackFrame,
+      stackParent,
+      sampleStack: this.sampleStack.slice(0, n),
+      values: two ? [this.v1s.slice(0, n), (this.v2s ?? new Float64Array(n)).slice(0, n)] : [this.v1s.slice(0, n)],
+      valueTypes: two ? [{ type: 'before', unit: 'count' }, { type: 'after', unit: 'count' }] : [{ type: 'samples', unit: 'count' }],
+      defaultValue: two ? 1 : 0,
+      meta: { name: this.name, sourceFormat: 'folded' },
+    }
   }
 }
 

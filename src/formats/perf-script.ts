@@ -40,7 +40,9 @@ export async function foldPerfScript(input: InputSource, opts: PerfOptions, hook
   const core = coreOptions(opts)
   const flushLast = !opts.dropUnterminatedLast
   let res: FoldResult
-  if (input.path !== undefined && !input.gzipped && isRegularFile(input.path)) {
+  if (hasOneLineSamples(input.head.toString('latin1'))) {
+    res = finishFold([await foldStream(adaptOneLineSamples(input.stream()), core, flushLast)], 1)
+  } else if (input.path !== undefined && !input.gzipped && isRegularFile(input.path)) {
     const { results, threads, redone, chunks } = await foldFile(input.path, core, flushLast, hooks.tuning)
     res = finishFold(results, threads, redone, chunks)
   } else {
@@ -80,6 +82,58 @@ export async function foldPerfScriptToString(input: InputSource, opts: PerfOptio
 // ---- Detection -------------------------------------------------------------------------------
 
 const FRAME_SHAPE = /^[ \t]*[0-9a-fA-F]+[ \t]+.+ \(.*\)[ \t\r]*$/
+/**
+ * A sample of a recording made without -g: `comm pid [cpu] time: [period] event: addr sym (dso)` on
+ * one line. perf pads `comm` to 16 columns in that mode, so the line may start with blanks.
+ */
+const ONE_LINE_SAMPLE = /^[ \t]*(\S.*?[ \t]+\d+(?:\/\d+)?[ \t]+(?:\[\d+\][ \t]+)?\d+\.\d+:[ \t]+(?:\d+[ \t]+)?\S+:)[ \t]+([0-9a-fA-F]+[ \t]+.* \(.*\))[ \t\r]*$/
+/** An event line with perf's comm padding (no -g; or a sample whose call chain is empty). */
+const PADDED_EVENT = /^[ \t]+(\S.*?[ \t]+\d+(?:\/\d+)?[ \t]+(?:\[\d+\][ \t]+)?\d+\.\d+:[ \t]+(?:\d+[ \t]+)?\S+:)[ \t\r]*$/
+
+/** True when perf script text has samples on one line or padded event lines (see adaptOneLineSamples). */
+export function hasOneLineSamples(text: string): boolean {
+  const lines = text.split('\n', 400)
+  let n = 0
+  for (const l of lines) if (ONE_LINE_SAMPLE.test(l) || PADDED_EVENT.test(l)) n++
+  return n >= 1
+}
+
+/**
+ * perf script of a recording without call chains, as the two-line form the folder reads: each
+ * `comm pid time: period event: addr sym (dso)` becomes the event line, one frame line and a blank
+ * line, as `perf script` prints a sample with a one-frame call chain; perf's padding before `comm`
+ * is dropped. Other lines pass through unchanged (bytes, latin1 both ways).
+ */
+export async function* adaptOneLineSamples(stream: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+  let rest = ''
+  const convert = (text: string): string => {
+    const lines = text.split('\n')
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!
+      const c = l.charCodeAt(0)
+      // Frame lines of a -g recording start with a tab; only lines that may be events are tested.
+      if (c === 9 || l === '' || c === 35) continue
+      const m = ONE_LINE_SAMPLE.exec(l)
+      if (m) lines[i] = `${m[1]} \n\t${m[2]}\n`
+      else if (c === 32) {
+        const e = PADDED_EVENT.exec(l)
+        if (e) lines[i] = `${e[1]} \n`
+      }
+    }
+    return lines.join('\n')
+  }
+  for await (const chunk of stream) {
+    const text = rest + (typeof chunk === 'string' ? chunk : chunk.toString('latin1'))
+    const nl = text.lastIndexOf('\n')
+    if (nl < 0) {
+      rest = text
+      continue
+    }
+    rest = text.slice(nl + 1)
+    yield Buffer.from(convert(text.slice(0, nl + 1)), 'latin1')
+  }
+  if (rest !== '') yield Buffer.from(convert(rest), 'latin1')
+}
 const TIMED_EVENT = /^\S.*?\s+\d+(?:\/\d+)?\s+(?:\[\d+\]\s+)?\d+\.\d+:\s/
 
 function isSpace(c: number): boolean {
@@ -104,7 +158,8 @@ export function sniffPerfScript(head: Buffer, text: string): boolean {
     const l = lines[k]!
     if (l.startsWith('# ========') || /^# (captured on|perf version|cmdline|hostname|event)\b/.test(l)) header++
     if (l === '' || l.startsWith('#')) continue
-    if (!isSpace(l.charCodeAt(0)) && EVENT_RE.test(l)) {
+    if (ONE_LINE_SAMPLE.test(l) || PADDED_EVENT.test(l)) timed++
+    else if (!isSpace(l.charCodeAt(0)) && EVENT_RE.test(l)) {
       if (TIMED_EVENT.test(l)) timed++
       const next = lines[k + 1]
       if (next !== undefined && FRAME_SHAPE.test(next) && !EVENT_RE.test(next)) pairs++
@@ -255,7 +310,8 @@ export async function parsePerfScript(input: InputSource, options: ImportOptions
   }, undefined, sink.entries)
   sink.parser = parser
   const feeder = new LineFeeder(parser, 1 << 20)
-  for await (const chunk of input.stream() as AsyncIterable<Buffer | string>) {
+  const raw = input.stream() as AsyncIterable<Buffer | string>
+  for await (const chunk of hasOneLineSamples(input.head.toString('latin1')) ? adaptOneLineSamples(raw) : raw) {
     feeder.write(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk)
     feeder.process()
   }

@@ -47,7 +47,7 @@ export function encodePprof(p: Profile): Uint8Array {
   const gValues: number[][] = []
   for (let r = 0; r < p.sampleStack.length; r++) {
     const s = p.sampleStack[r]!
-    const l = p.labels?.[r]
+    const l = p.labels?.at(r)
     const key = l ? `${s}|${labelKeyOf(l)}` : String(s)
     let g = groups.get(key)
     if (g === undefined) {

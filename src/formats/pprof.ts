@@ -19,13 +19,14 @@
 // A frame is a function (name, file, start line) in a mapping (module); address-only locations
 // are named by their hex address, like `-raw` prints them.
 import { frameKey } from '../model/builder.js'
-import type { Frame, FrameKind, Profile, ValueType } from '../model/types.js'
+import type { Frame, FrameKind, Profile, ProfileMeta, ValueType } from '../model/types.js'
+import { LabelColumnsBuilder, type LabelColumns } from '../model/labels.js'
 import { MalformedInputError, MeshprofError } from '../util/errors.js'
 import { HEAD_BYTES } from './source.js'
 import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT, decodeUtf8 } from './protobuf.js'
 import { StackTrie } from './stack-trie.js'
 import type { ImportOptions, Importer } from './types.js'
-import { jsModuleOf, pickSampleType } from './shared.js'
+import { jsModuleOf } from './shared.js'
 
 /** Wire type each top-level Profile field must have (13 = comment may be packed or not). */
 const PROFILE_WIRE: Record<number, number[]> = {
@@ -48,16 +49,31 @@ export function isLegacyPprof(head: Uint8Array): boolean {
   return LEGACY_TEXT.test(text)
 }
 
-/** True when `head` parses as the start of a profile.proto message. */
+/**
+ * Wire types each field of a Profile sub-message may have, by top-level field: ValueType (1, 11),
+ * Sample (2), Mapping (3), Location (4), Function (5). Strings (6) hold any bytes.
+ */
+const SUB_WIRE: Record<number, Record<number, number[]>> = {
+  1: { 1: [WIRE_VARINT], 2: [WIRE_VARINT] },
+  11: { 1: [WIRE_VARINT], 2: [WIRE_VARINT] },
+  2: { 1: [WIRE_VARINT, WIRE_LEN], 2: [WIRE_VARINT, WIRE_LEN], 3: [WIRE_LEN] },
+  3: { 1: [WIRE_VARINT], 2: [WIRE_VARINT], 3: [WIRE_VARINT], 4: [WIRE_VARINT], 5: [WIRE_VARINT], 6: [WIRE_VARINT], 7: [WIRE_VARINT], 8: [WIRE_VARINT], 9: [WIRE_VARINT], 10: [WIRE_VARINT] },
+  4: { 1: [WIRE_VARINT], 2: [WIRE_VARINT], 3: [WIRE_VARINT], 4: [WIRE_LEN], 5: [WIRE_VARINT] },
+  5: { 1: [WIRE_VARINT], 2: [WIRE_VARINT], 3: [WIRE_VARINT], 4: [WIRE_VARINT], 5: [WIRE_VARINT], 6: [WIRE_VARINT] },
+}
+
+/**
+ * True when `head` parses as (the start of) a profile.proto message: every top-level field is a
+ * Profile field of the right wire type, and every sub-message that fits in the head parses as the
+ * message that field holds. Which field comes first does not matter (Go writes time_nanos
+ * first); when the head is cut inside a field, at least one structured sub-message (a sample
+ * type, sample, mapping, location or function) must have parsed whole.
+ */
 export function looksLikePprof(head: Uint8Array): boolean {
   if (head.length === 0) return false
   const r = new ProtoReader(head)
-  const truncated = head.length >= HEAD_BYTES
-  let fields = 0
   let sawCore = false
-  // Every pprof writer emits fields in number order, so a real profile starts with a sample_type
-  // (field 1) holding a ValueType: strong evidence when the walk cannot reach the end of the head.
-  let startsWithValueType = false
+  let structured = 0
   try {
     while (r.pos < head.length) {
       const key = r.varint()
@@ -66,12 +82,15 @@ export function looksLikePprof(head: Uint8Array): boolean {
       const ok = PROFILE_WIRE[field]
       if (!ok || !ok.includes(wire)) return false
       if (field === 1 || field === 2 || field === 6) sawCore = true
-      fields++
       if (wire === WIRE_LEN) {
         const len = r.varint()
         // Runs past the head: the rest of a big file, or a truncated one (parse then says so).
-        if (r.pos + len > head.length) return (truncated || fields > 2) && startsWithValueType
-        if (fields === 1 && field === 1) startsWithValueType = isValueType(head, r.pos, r.pos + len)
+        if (r.pos + len > head.length) return structured > 0
+        const schema = SUB_WIRE[field]
+        if (schema) {
+          if (!isMessage(head, r.pos, r.pos + len, schema)) return false
+          structured++
+        }
         r.pos += len
       } else {
         r.varint()
@@ -79,17 +98,17 @@ export function looksLikePprof(head: Uint8Array): boolean {
     }
   } catch {
     // A varint cut by the end of the head: more content follows, or the file is truncated.
-    return (truncated || fields > 2) && startsWithValueType
+    return structured > 0
   }
   return sawCore
 }
 
-function isValueType(buf: Uint8Array, start: number, end: number): boolean {
+function isMessage(buf: Uint8Array, start: number, end: number, schema: Record<number, number[]>): boolean {
   const r = new ProtoReader(buf, start, end)
   try {
     while (r.next()) {
-      if ((r.field !== 1 && r.field !== 2) || r.wire !== WIRE_VARINT) return false
-      r.varint()
+      if (!schema[r.field]?.includes(r.wire)) return false
+      r.skip()
     }
     return true
   } catch {
@@ -244,47 +263,77 @@ function withoutNegatives(p: Profile, name: string, warn: ImportOptions['warn'])
     sampleStack: Int32Array.from(idx, (r) => p.sampleStack[r]!),
     values: p.values.map((col) => Float64Array.from(idx, (r) => col[r]!)),
     ...(p.times ? { times: Float64Array.from(idx, (r) => p.times![r]!) } : {}),
-    ...(p.labels ? { labels: idx.map((r) => p.labels![r]) } : {}),
+    ...(p.labels ? { labels: p.labels.select(idx) } : {}),
   }
 }
 
 function decode(buf: Uint8Array, name: string, options: ImportOptions): Profile {
+  const t = readTables(buf)
+  const strings = new StringTable(buf, t.strStart, t.strEnd)
+  const { valueTypes, defaultValue } = sampleTypes(t, strings)
+  const locs = locationFrames(t, strings)
+  const samples = decodeSamples(buf, t, locs, valueTypes.length, strings)
+  if (strings.badUtf8) options.warn?.(`${name}: invalid UTF-8 in the string table; replaced with U+FFFD`)
+  const { stackFrame, stackParent } = samples.trie.arrays()
+  return {
+    frames: locs.frames,
+    stackFrame,
+    stackParent,
+    sampleStack: samples.sampleStack,
+    values: samples.values,
+    valueTypes,
+    defaultValue,
+    ...(samples.labels ? { labels: samples.labels } : {}),
+    meta: profileMeta(t, strings, name, samples.labelUnits),
+  }
+}
+
+/** Pass 1 over the Profile message: the small tables decoded, samples and strings located. */
+interface Tables {
+  typeIdx: IntList
+  unitIdx: IntList
+  sampleStart: IntList
+  sampleEnd: IntList
+  strStart: IntList
+  strEnd: IntList
+  mapId: NumList
+  mapFile: IntList
+  mapBuildId: IntList
+  fnId: NumList
+  fnName: IntList
+  fnSystemName: IntList
+  fnFile: IntList
+  fnStartLine: NumList
+  locId: NumList
+  locMapping: NumList
+  locAddrLo: NumList
+  locAddrHi: NumList
+  /** Per location, its first entry in lineFn/lineNo (one more entry at the end). */
+  locLineStart: IntList
+  lineFn: NumList
+  lineNo: NumList
+  timeNanos: number
+  durationNanos: number
+  period: number
+  periodType: [number, number] | undefined
+  defaultSampleType: number
+  dropFrames: number
+  keepFrames: number
+  comments: number[]
+}
+
+function readTables(buf: Uint8Array): Tables {
+  const t: Tables = {
+    typeIdx: new IntList(8), unitIdx: new IntList(8),
+    sampleStart: new IntList(1024), sampleEnd: new IntList(1024),
+    strStart: new IntList(1024), strEnd: new IntList(1024),
+    mapId: new NumList(16), mapFile: new IntList(16), mapBuildId: new IntList(16),
+    fnId: new NumList(256), fnName: new IntList(256), fnSystemName: new IntList(256), fnFile: new IntList(256), fnStartLine: new NumList(256),
+    locId: new NumList(256), locMapping: new NumList(256), locAddrLo: new NumList(256), locAddrHi: new NumList(256), locLineStart: new IntList(256),
+    lineFn: new NumList(256), lineNo: new NumList(256),
+    timeNanos: 0, durationNanos: 0, period: 0, periodType: undefined, defaultSampleType: 0, dropFrames: 0, keepFrames: 0, comments: [],
+  }
   const r = new ProtoReader(buf)
-
-  // --- pass 1: the Profile message ---
-  const typeIdx = new IntList(8)
-  const unitIdx = new IntList(8)
-  const sampleStart = new IntList(1024)
-  const sampleEnd = new IntList(1024)
-  const strStart = new IntList(1024)
-  const strEnd = new IntList(1024)
-  // mappings
-  const mapId = new NumList(16)
-  const mapFile = new IntList(16)
-  const mapBuildId = new IntList(16)
-  // functions
-  const fnId = new NumList(256)
-  const fnName = new IntList(256)
-  const fnSystemName = new IntList(256)
-  const fnFile = new IntList(256)
-  const fnStartLine = new NumList(256)
-  // locations and their lines
-  const locId = new NumList(256)
-  const locMapping = new NumList(256)
-  const locAddrLo = new NumList(256)
-  const locAddrHi = new NumList(256)
-  const locLineStart = new IntList(256)
-  const lineFn = new NumList(256)
-  const lineNo = new NumList(256)
-  let timeNanos = 0
-  let durationNanos = 0
-  let period = 0
-  let periodType: [number, number] | undefined
-  let defaultSampleType = 0
-  let dropFrames = 0
-  let keepFrames = 0
-  const comments: number[] = []
-
   const sub = new ProtoReader(buf)
   const lnr = new ProtoReader(buf)
   const enter = (): void => {
@@ -293,163 +342,184 @@ function decode(buf: Uint8Array, name: string, options: ImportOptions): Profile 
     sub.end = r.pos + len
     r.pos += len
   }
-
+  const need = (what: string): void => {
+    if (r.wire !== WIRE_LEN) throw new ProtoError(`${what}: wrong wire type ${r.wire}`)
+  }
+  const varintField = (): number => (r.wire === WIRE_VARINT ? r.int64() : (r.skip(), 0))
   while (r.next()) {
     switch (r.field) {
       case 1:
       case 11: {
-        if (r.wire !== WIRE_LEN) throw new ProtoError(`field ${r.field}: wrong wire type ${r.wire}`)
+        need(`field ${r.field}`)
         enter()
-        let t = 0
-        let u = 0
-        while (sub.next()) {
-          if (sub.field === 1 && sub.wire === WIRE_VARINT) t = sub.int64()
-          else if (sub.field === 2 && sub.wire === WIRE_VARINT) u = sub.int64()
-          else sub.skip()
-        }
-        if (r.field === 1) { typeIdx.push(t); unitIdx.push(u) } else periodType = [t, u]
+        const [ty, unit] = readValueType(sub)
+        if (r.field === 1) { t.typeIdx.push(ty); t.unitIdx.push(unit) } else t.periodType = [ty, unit]
         break
       }
       case 2: {
-        if (r.wire !== WIRE_LEN) throw new ProtoError(`sample: wrong wire type ${r.wire}`)
+        need('sample')
         const [s, e] = r.lenRange()
-        sampleStart.push(s)
-        sampleEnd.push(e)
+        t.sampleStart.push(s)
+        t.sampleEnd.push(e)
         break
       }
-      case 3: {
-        if (r.wire !== WIRE_LEN) throw new ProtoError(`mapping: wrong wire type ${r.wire}`)
-        enter()
-        let id = 0
-        let file = 0
-        let build = 0
-        while (sub.next()) {
-          if (sub.field === 1 && sub.wire === WIRE_VARINT) id = sub.varint()
-          else if (sub.field === 5 && sub.wire === WIRE_VARINT) file = sub.int64()
-          else if (sub.field === 6 && sub.wire === WIRE_VARINT) build = sub.int64()
-          else sub.skip()
-        }
-        mapId.push(id)
-        mapFile.push(file)
-        mapBuildId.push(build)
-        break
-      }
-      case 4: {
-        if (r.wire !== WIRE_LEN) throw new ProtoError(`location: wrong wire type ${r.wire}`)
-        enter()
-        let id = 0
-        let mapping = 0
-        let addrLo = 0
-        let addrHi = 0
-        locLineStart.push(lineFn.n)
-        while (sub.next()) {
-          if (sub.field === 1 && sub.wire === WIRE_VARINT) id = sub.varint()
-          else if (sub.field === 2 && sub.wire === WIRE_VARINT) mapping = sub.varint()
-          else if (sub.field === 3 && sub.wire === WIRE_VARINT) { sub.varintParts(); addrLo = sub.lo; addrHi = sub.hi }
-          else if (sub.field === 4 && sub.wire === WIRE_LEN) {
-            const len = sub.lenStart()
-            lnr.pos = sub.pos
-            lnr.end = sub.pos + len
-            sub.pos += len
-            let f = 0
-            let line = 0
-            while (lnr.next()) {
-              if (lnr.field === 1 && lnr.wire === WIRE_VARINT) f = lnr.varint()
-              else if (lnr.field === 2 && lnr.wire === WIRE_VARINT) line = lnr.int64()
-              else lnr.skip()
-            }
-            lineFn.push(f)
-            lineNo.push(line)
-          } else sub.skip()
-        }
-        locId.push(id)
-        locMapping.push(mapping)
-        locAddrLo.push(addrLo)
-        locAddrHi.push(addrHi)
-        break
-      }
-      case 5: {
-        if (r.wire !== WIRE_LEN) throw new ProtoError(`function: wrong wire type ${r.wire}`)
-        enter()
-        let id = 0
-        let nm = 0
-        let sys = 0
-        let file = 0
-        let start = 0
-        while (sub.next()) {
-          if (sub.wire !== WIRE_VARINT) { sub.skip(); continue }
-          switch (sub.field) {
-            case 1: id = sub.varint(); break
-            case 2: nm = sub.int64(); break
-            case 3: sys = sub.int64(); break
-            case 4: file = sub.int64(); break
-            case 5: start = sub.int64(); break
-            default: sub.skip()
-          }
-        }
-        fnId.push(id)
-        fnName.push(nm)
-        fnSystemName.push(sys)
-        fnFile.push(file)
-        fnStartLine.push(start)
-        break
-      }
+      case 3: need('mapping'); enter(); readMapping(sub, t); break
+      case 4: need('location'); enter(); readLocation(sub, t, lnr); break
+      case 5: need('function'); enter(); readFunction(sub, t); break
       case 6: {
-        if (r.wire !== WIRE_LEN) throw new ProtoError(`string_table: wrong wire type ${r.wire}`)
+        need('string_table')
         const [s, e] = r.lenRange()
-        strStart.push(s)
-        strEnd.push(e)
+        t.strStart.push(s)
+        t.strEnd.push(e)
         break
       }
-      case 7: dropFrames = r.wire === WIRE_VARINT ? r.int64() : (r.skip(), 0); break
-      case 8: keepFrames = r.wire === WIRE_VARINT ? r.int64() : (r.skip(), 0); break
-      case 9: timeNanos = r.wire === WIRE_VARINT ? r.int64() : (r.skip(), 0); break
-      case 10: durationNanos = r.wire === WIRE_VARINT ? r.int64() : (r.skip(), 0); break
-      case 12: period = r.wire === WIRE_VARINT ? r.int64() : (r.skip(), 0); break
-      case 13: r.repeatedVarint((v) => comments.push(v), true); break
-      case 14: defaultSampleType = r.wire === WIRE_VARINT ? r.int64() : (r.skip(), 0); break
+      case 7: t.dropFrames = varintField(); break
+      case 8: t.keepFrames = varintField(); break
+      case 9: t.timeNanos = varintField(); break
+      case 10: t.durationNanos = varintField(); break
+      case 12: t.period = varintField(); break
+      case 13: r.repeatedVarint((v) => t.comments.push(v), true); break
+      case 14: t.defaultSampleType = varintField(); break
       default: r.skip()
     }
   }
-  locLineStart.push(lineFn.n)
+  t.locLineStart.push(t.lineFn.n)
+  return t
+}
 
-  // --- strings, on demand ---
-  const nStrings = strStart.n
-  if (nStrings > 0 && strEnd.arr[0]! !== strStart.arr[0]!) throw new ProtoError('string_table[0] is not the empty string')
-  const strCache: (string | undefined)[] = new Array(nStrings)
-  let badUtf8 = false
-  const str = (i: number): string => {
+function readValueType(sub: ProtoReader): [number, number] {
+  let ty = 0
+  let unit = 0
+  while (sub.next()) {
+    if (sub.field === 1 && sub.wire === WIRE_VARINT) ty = sub.int64()
+    else if (sub.field === 2 && sub.wire === WIRE_VARINT) unit = sub.int64()
+    else sub.skip()
+  }
+  return [ty, unit]
+}
+
+function readMapping(sub: ProtoReader, t: Tables): void {
+  let id = 0
+  let file = 0
+  let build = 0
+  while (sub.next()) {
+    if (sub.field === 1 && sub.wire === WIRE_VARINT) id = sub.varint()
+    else if (sub.field === 5 && sub.wire === WIRE_VARINT) file = sub.int64()
+    else if (sub.field === 6 && sub.wire === WIRE_VARINT) build = sub.int64()
+    else sub.skip()
+  }
+  t.mapId.push(id)
+  t.mapFile.push(file)
+  t.mapBuildId.push(build)
+}
+
+function readLocation(sub: ProtoReader, t: Tables, lnr: ProtoReader): void {
+  let id = 0
+  let mapping = 0
+  let addrLo = 0
+  let addrHi = 0
+  t.locLineStart.push(t.lineFn.n)
+  while (sub.next()) {
+    if (sub.field === 1 && sub.wire === WIRE_VARINT) id = sub.varint()
+    else if (sub.field === 2 && sub.wire === WIRE_VARINT) mapping = sub.varint()
+    else if (sub.field === 3 && sub.wire === WIRE_VARINT) { sub.varintParts(); addrLo = sub.lo; addrHi = sub.hi }
+    else if (sub.field === 4 && sub.wire === WIRE_LEN) {
+      const len = sub.lenStart()
+      lnr.pos = sub.pos
+      lnr.end = sub.pos + len
+      sub.pos += len
+      let f = 0
+      let line = 0
+      while (lnr.next()) {
+        if (lnr.field === 1 && lnr.wire === WIRE_VARINT) f = lnr.varint()
+        else if (lnr.field === 2 && lnr.wire === WIRE_VARINT) line = lnr.int64()
+        else lnr.skip()
+      }
+      t.lineFn.push(f)
+      t.lineNo.push(line)
+    } else sub.skip()
+  }
+  t.locId.push(id)
+  t.locMapping.push(mapping)
+  t.locAddrLo.push(addrLo)
+  t.locAddrHi.push(addrHi)
+}
+
+function readFunction(sub: ProtoReader, t: Tables): void {
+  let id = 0
+  let nm = 0
+  let sys = 0
+  let file = 0
+  let start = 0
+  while (sub.next()) {
+    if (sub.wire !== WIRE_VARINT) { sub.skip(); continue }
+    switch (sub.field) {
+      case 1: id = sub.varint(); break
+      case 2: nm = sub.int64(); break
+      case 3: sys = sub.int64(); break
+      case 4: file = sub.int64(); break
+      case 5: start = sub.int64(); break
+      default: sub.skip()
+    }
+  }
+  t.fnId.push(id)
+  t.fnName.push(nm)
+  t.fnSystemName.push(sys)
+  t.fnFile.push(file)
+  t.fnStartLine.push(start)
+}
+
+/** The string table, decoded on demand. */
+class StringTable {
+  readonly n: number
+  badUtf8 = false
+  private cache: (string | undefined)[]
+  constructor(private readonly buf: Uint8Array, private readonly start: IntList, private readonly end: IntList) {
+    this.n = start.n
+    if (this.n > 0 && end.arr[0]! !== start.arr[0]!) throw new ProtoError('string_table[0] is not the empty string')
+    this.cache = new Array(this.n)
+  }
+  get(i: number): string {
     if (i === 0) return ''
-    if (!(i > 0 && i < nStrings)) throw new ProtoError(`string index ${i} out of range (string table has ${nStrings} entries)`)
-    let s = strCache[i]
+    if (!(i > 0 && i < this.n)) throw new ProtoError(`string index ${i} out of range (string table has ${this.n} entries)`)
+    let s = this.cache[i]
     if (s === undefined) {
-      s = decodeUtf8(buf, strStart.arr[i]!, strEnd.arr[i]!)
-      if (!badUtf8 && s.includes('\ufffd')) badUtf8 = true
-      strCache[i] = s
+      s = decodeUtf8(this.buf, this.start.arr[i]!, this.end.arr[i]!)
+      if (!this.badUtf8 && s.includes('\ufffd')) this.badUtf8 = true
+      this.cache[i] = s
     }
     return s
   }
+}
 
-  // --- sample types ---
-  if (typeIdx.n === 0) {
-    if (sampleStart.n > 0) throw new ProtoError(`${sampleStart.n} samples but no sample_type`)
+function sampleTypes(t: Tables, str: StringTable): { valueTypes: ValueType[]; defaultValue: number } {
+  if (t.typeIdx.n === 0) {
+    if (t.sampleStart.n > 0) throw new ProtoError(`${t.sampleStart.n} samples but no sample_type`)
     throw new ProtoError('no sample types and no samples (not a profile?)')
   }
   const valueTypes: ValueType[] = []
-  for (let i = 0; i < typeIdx.n; i++) valueTypes.push({ type: str(typeIdx.arr[i]!), unit: str(unitIdx.arr[i]!) })
-  const nTypes = valueTypes.length
-  let defaultValue = nTypes - 1
-  if (defaultSampleType) {
-    const want = str(defaultSampleType)
+  for (let i = 0; i < t.typeIdx.n; i++) valueTypes.push({ type: str.get(t.typeIdx.arr[i]!), unit: str.get(t.unitIdx.arr[i]!) })
+  let defaultValue = valueTypes.length - 1
+  if (t.defaultSampleType) {
+    const want = str.get(t.defaultSampleType)
     const i = valueTypes.findIndex((v) => v.type === want)
     if (i >= 0) defaultValue = i
   }
+  return { valueTypes, defaultValue }
+}
 
-  // --- mappings, functions, locations ---
-  const mapIndex = new IdIndex(mapId, 'mapping')
-  const fnIndex = new IdIndex(fnId, 'function')
-  const locIndex = new IdIndex(locId, 'location')
+/** Frames of every location, root (outermost inlined caller) first, as ranges of one list. */
+interface LocationFrames {
+  frames: Frame[]
+  locIndex: IdIndex
+  /** Frames of location li: locFrames[locFrameStart[li] .. locFrameStart[li + 1]). */
+  locFrameStart: Int32Array
+  locFrames: Int32Array
+}
 
+function locationFrames(t: Tables, str: StringTable): LocationFrames {
+  const mapIndex = new IdIndex(t.mapId, 'mapping')
+  const fnIndex = new IdIndex(t.fnId, 'function')
   const frames: Frame[] = []
   const frameIds = new Map<string, number>()
   const intern = (f: Frame): number => {
@@ -462,126 +532,101 @@ function decode(buf: Uint8Array, name: string, options: ImportOptions): Profile 
     }
     return id
   }
-  // Per location: its frames, root (outermost caller) first.
-  const nLocs = locId.n
+  const nLocs = t.locId.n
   const locFrameStart = new Int32Array(nLocs + 1)
-  const locFrameList = new IntList(nLocs + 16)
+  const list = new IntList(nLocs + 16)
   const fnFrameCache = new Map<number, number>()
+  const functionFrame = (fi: number, mi: number, module: string): number => {
+    const cacheKey = fi * (t.mapId.n + 1) + (mi + 1)
+    let frame = fnFrameCache.get(cacheKey)
+    if (frame === undefined) {
+      let nm = str.get(t.fnName.arr[fi]!)
+      if (nm === '') nm = str.get(t.fnSystemName.arr[fi]!)
+      const file = str.get(t.fnFile.arr[fi]!)
+      const start = t.fnStartLine.get(fi)
+      const kind = kindOf(nm, file, module)
+      const mod = kind === 'js' && file ? jsModuleOf(file) : module
+      frame = intern({
+        name: nm === '' ? '??' : nm,
+        kind,
+        ...(file ? { file } : {}),
+        ...(start > 0 ? { line: start } : {}),
+        ...(mod ? { module: mod } : {}),
+      })
+      fnFrameCache.set(cacheKey, frame)
+    }
+    return frame
+  }
   for (let li = 0; li < nLocs; li++) {
-    locFrameStart[li] = locFrameList.n
-    const mid = locMapping.get(li)
+    locFrameStart[li] = list.n
+    const mid = t.locMapping.get(li)
     let mi = -1
     if (mid !== 0) {
       mi = mapIndex.get(mid)
-      if (mi < 0) throw new ProtoError(`location ${locId.get(li)} names mapping ${mid}, which does not exist`)
+      if (mi < 0) throw new ProtoError(`location ${t.locId.get(li)} names mapping ${mid}, which does not exist`)
     }
-    const module = mi >= 0 ? str(mapFile.arr[mi]!) : ''
-    const l0 = locLineStart.arr[li]!
-    const l1 = locLineStart.arr[li + 1]!
+    const module = mi >= 0 ? str.get(t.mapFile.arr[mi]!) : ''
+    const nativeKind: FrameKind = module.startsWith('[kernel') ? 'kernel' : 'native'
+    const l0 = t.locLineStart.arr[li]!
+    const l1 = t.locLineStart.arr[li + 1]!
     if (l1 === l0) {
-      const lo = locAddrLo.get(li)
-      const hi = locAddrHi.get(li)
+      const lo = t.locAddrLo.get(li)
+      const hi = t.locAddrHi.get(li)
       const hex = hi ? hi.toString(16) + lo.toString(16).padStart(8, '0') : lo.toString(16)
-      const f: Frame = { name: `0x${hex}`, kind: module.startsWith('[kernel') ? 'kernel' : 'native', ...(module ? { module } : {}) }
-      locFrameList.push(intern(f))
+      list.push(intern({ name: `0x${hex}`, kind: nativeKind, ...(module ? { module } : {}) }))
       continue
     }
     // line[0] is the innermost inlined callee: walk backwards for root-first order.
     for (let j = l1 - 1; j >= l0; j--) {
-      const fid = lineFn.get(j)
+      const fid = t.lineFn.get(j)
       if (fid === 0) {
         // A line without a function: pprof prints it as "??".
-        locFrameList.push(intern({ name: '??', kind: module.startsWith('[kernel') ? 'kernel' : 'native', ...(module ? { module } : {}) }))
+        list.push(intern({ name: '??', kind: nativeKind, ...(module ? { module } : {}) }))
         continue
       }
       const fi = fnIndex.get(fid)
-      if (fi < 0) throw new ProtoError(`location ${locId.get(li)} names function ${fid}, which does not exist`)
-      const cacheKey = fi * (mapId.n + 1) + (mi + 1)
-      let frame = fnFrameCache.get(cacheKey)
-      if (frame === undefined) {
-        let nm = str(fnName.arr[fi]!)
-        if (nm === '') nm = str(fnSystemName.arr[fi]!)
-        const file = str(fnFile.arr[fi]!)
-        const start = fnStartLine.get(fi)
-        const kind = kindOf(nm, file, module)
-        const mod = kind === 'js' && file ? jsModuleOf(file) : module
-        const f: Frame = {
-          name: nm === '' ? '??' : nm,
-          kind,
-          ...(file ? { file } : {}),
-          ...(start > 0 ? { line: start } : {}),
-          ...(mod ? { module: mod } : {}),
-        }
-        frame = intern(f)
-        fnFrameCache.set(cacheKey, frame)
-      }
-      locFrameList.push(frame)
+      if (fi < 0) throw new ProtoError(`location ${t.locId.get(li)} names function ${fid}, which does not exist`)
+      list.push(functionFrame(fi, mi, module))
     }
   }
-  locFrameStart[nLocs] = locFrameList.n
-  const locFrames = locFrameList.arr
+  locFrameStart[nLocs] = list.n
+  return { frames, locIndex: new IdIndex(t.locId, 'location'), locFrameStart, locFrames: list.arr }
+}
 
-  // --- pass 2: samples ---
-  const nSamples = sampleStart.n
-  const values: Float64Array[] = valueTypes.map(() => new Float64Array(nSamples))
+interface Samples {
+  sampleStack: Int32Array
+  values: Float64Array[]
+  trie: StackTrie
+  labels: LabelColumns | undefined
+  labelUnits: Record<string, string>
+}
+
+/**
+ * Pass 2: every sample straight into the value columns, the stack trie and the label columns.
+ * Samples often repeat a stack with other labels: the packed location_id bytes are looked up
+ * first, so a repeated stack costs one hash of its bytes instead of a walk down the trie.
+ */
+function decodeSamples(buf: Uint8Array, t: Tables, locs: LocationFrames, nTypes: number, str: StringTable): Samples {
+  const nSamples = t.sampleStart.n
+  const values: Float64Array[] = Array.from({ length: nTypes }, () => new Float64Array(nSamples))
   const sampleStack = new Int32Array(nSamples)
   const trie = new StackTrie(Math.min(1 << 22, Math.max(1024, nSamples * 4)))
-  let labels: (Readonly<Record<string, string | number>> | undefined)[] | undefined
-  const labelCache = new Map<string, Readonly<Record<string, string | number>>>()
-  const labelUnits: Record<string, string> = {}
-  let locScratch: Float64Array = new Float64Array(256)
-  const s = new ProtoReader(buf)
-  const lr = new ProtoReader(buf)
-  // Samples often repeat a stack with other labels: the packed location_id bytes are looked up
-  // first, so a repeated stack costs one hash of its bytes instead of a walk down the trie.
+  const labels = new SampleLabels(buf, str)
   const seqCache = new ByteSeqCache(buf, Math.min(nSamples, 1 << 20))
-  const decodeLocs = (start: number, end: number, nLoc: number): number => {
-    const save = s.end
-    const savePos = s.pos
-    s.pos = start
-    s.end = end
-    while (s.pos < end) {
-      if (nLoc === locScratch.length) locScratch = growF64(locScratch)
-      locScratch[nLoc++] = s.varint()
-    }
-    s.end = save
-    s.pos = savePos
-    return nLoc
-  }
+  const ids = new LocationIds(buf)
+  const s = new ProtoReader(buf)
   for (let i = 0; i < nSamples; i++) {
-    s.pos = sampleStart.arr[i]!
-    s.end = sampleEnd.arr[i]!
-    let nLoc = 0
+    s.pos = t.sampleStart.arr[i]!
+    s.end = t.sampleEnd.arr[i]!
+    ids.reset()
+    labels.startRow()
     let nVal = 0
-    let labelKey: string | undefined
-    let labelParts: number[] | undefined
-    // One packed location_id field is kept as a byte range (the cache key); anything else decodes.
-    let seqStart = -1
-    let seqEnd = -1
     while (s.next()) {
       const field = s.field
-      if (field === 1) {
-        if (seqStart >= 0) { nLoc = decodeLocs(seqStart, seqEnd, nLoc); seqStart = -2 }
+      if (field === 1) ids.read(s)
+      else if (field === 2) {
         if (s.wire === WIRE_LEN) {
-          const len = s.lenStart()
-          const end = s.pos + len
-          if (seqStart === -1 && nLoc === 0) {
-            seqStart = s.pos
-            seqEnd = end
-            s.pos = end
-          } else {
-            nLoc = decodeLocs(s.pos, end, nLoc)
-            s.pos = end
-          }
-        } else if (s.wire === WIRE_VARINT) {
-          if (seqStart === -1) seqStart = -2
-          if (nLoc === locScratch.length) locScratch = growF64(locScratch)
-          locScratch[nLoc++] = s.varint()
-        } else s.skip()
-      } else if (field === 2) {
-        if (s.wire === WIRE_LEN) {
-          const len = s.lenStart()
-          const end = s.pos + len
+          const end = s.lenStart() + s.pos
           const save = s.end
           s.end = end
           while (s.pos < end) {
@@ -595,112 +640,186 @@ function decode(buf: Uint8Array, name: string, options: ImportOptions): Profile 
           if (nVal < nTypes) values[nVal]![i] = v
           nVal++
         } else s.skip()
-      } else if (field === 3 && s.wire === WIRE_LEN) {
-        const len = s.lenStart()
-        lr.pos = s.pos
-        lr.end = s.pos + len
-        s.pos += len
-        let k = 0
-        let sv = 0
-        let num = 0
-        let unit = 0
-        while (lr.next()) {
-          if (lr.wire !== WIRE_VARINT) { lr.skip(); continue }
-          if (lr.field === 1) k = lr.int64()
-          else if (lr.field === 2) sv = lr.int64()
-          else if (lr.field === 3) num = lr.int64()
-          else if (lr.field === 4) unit = lr.int64()
-          else lr.skip()
-        }
-        // As pprof: a label with neither a string nor a number (nor a unit) is no label.
-        if (sv === 0 && num === 0 && unit === 0) continue
-        ;(labelParts ??= []).push(k, sv, num, unit)
-        labelKey = labelKey === undefined ? `${k},${sv},${num},${unit}` : `${labelKey};${k},${sv},${num},${unit}`
-      } else s.skip()
+      } else if (field === 3 && s.wire === WIRE_LEN) labels.read(s)
+      else s.skip()
     }
     if (nVal !== nTypes) throw new ProtoError(`sample ${i} has ${nVal} values for ${nTypes} sample types`)
-    let st = -1
     let slot = -1
-    if (seqStart >= 0) {
-      slot = seqCache.find(seqStart, seqEnd)
+    if (ids.seqStart >= 0) {
+      slot = seqCache.find(ids.seqStart, ids.seqEnd)
       const hit = seqCache.stackAt(slot)
       if (hit !== -2) {
         sampleStack[i] = hit
-        nLoc = -1 // done
-      } else {
-        nLoc = decodeLocs(seqStart, seqEnd, 0)
+        continue
       }
+      ids.decodeSeq()
     }
-    if (nLoc >= 0) {
-      // Stack: location ids are leaf first; the trie wants root first.
-      let fresh = false // once a node is created, every deeper one is new too
-      for (let j = nLoc - 1; j >= 0; j--) {
-        const li = locIndex.get(locScratch[j]!)
-        if (li < 0) throw new ProtoError(`sample ${i} names location ${locScratch[j]}, which does not exist`)
-        const f1 = locFrameStart[li + 1]!
-        for (let k = locFrameStart[li]!; k < f1; k++) {
-          if (fresh) st = trie.append(st, locFrames[k]!)
-          else {
-            st = trie.child(st, locFrames[k]!)
-            fresh = trie.created
-          }
-        }
+    const st = stackOfLocations(ids, locs, trie, i)
+    sampleStack[i] = st
+    if (slot >= 0) seqCache.insert(slot, ids.seqStart, ids.seqEnd, st)
+  }
+  return { sampleStack, values, trie, labels: labels.build(nSamples), labelUnits: labels.units }
+}
+
+/** Stack id of a sample's location ids (leaf first); the trie wants root first. */
+function stackOfLocations(ids: LocationIds, locs: LocationFrames, trie: StackTrie, sample: number): number {
+  const { locIndex, locFrameStart, locFrames } = locs
+  const ls = ids.list
+  let st = -1
+  let fresh = false // once a node is created, every deeper one is new too
+  for (let j = ids.n - 1; j >= 0; j--) {
+    const li = locIndex.get(ls[j]!)
+    if (li < 0) throw new ProtoError(`sample ${sample} names location ${ls[j]}, which does not exist`)
+    const f1 = locFrameStart[li + 1]!
+    for (let k = locFrameStart[li]!; k < f1; k++) {
+      if (fresh) st = trie.append(st, locFrames[k]!)
+      else {
+        st = trie.child(st, locFrames[k]!)
+        fresh = trie.created
       }
-      sampleStack[i] = st
-      if (slot >= 0) seqCache.insert(slot, seqStart, seqEnd, st)
-    }
-    if (labelKey !== undefined) {
-      let obj = labelCache.get(labelKey)
-      if (obj === undefined) {
-        const o: Record<string, string | number> = {}
-        for (let j = 0; j < labelParts!.length; j += 4) {
-          const key = str(labelParts![j]!)
-          const sv = labelParts![j + 1]!
-          const val: string | number = sv ? str(sv) : labelParts![j + 2]!
-          if (!sv && labelParts![j + 3]) labelUnits[key] = str(labelParts![j + 3]!)
-          // A key given twice (pprof allows lists) keeps every value, comma-separated.
-          o[key] = key in o ? `${o[key]},${val}` : val
-        }
-        obj = Object.freeze(o)
-        labelCache.set(labelKey, obj)
-      }
-      ;(labels ??= new Array(nSamples).fill(undefined))[i] = obj
     }
   }
-  if (badUtf8) options.warn?.(`${name}: invalid UTF-8 in the string table; replaced with U+FFFD`)
+  return st
+}
 
-  const { stackFrame, stackParent } = trie.arrays()
+/**
+ * A sample's location_id field(s). One packed field is kept as a byte range (the cache key) and
+ * decoded only on a cache miss; anything else (unpacked ids, several fields) is decoded at once.
+ */
+class LocationIds {
+  list: Float64Array = new Float64Array(256)
+  n = 0
+  /** Byte range of the one packed field; -1 none yet, -2 not cacheable. */
+  seqStart = -1
+  seqEnd = -1
+  private readonly r: ProtoReader
+  constructor(buf: Uint8Array) {
+    this.r = new ProtoReader(buf)
+  }
+  reset(): void {
+    this.n = 0
+    this.seqStart = -1
+    this.seqEnd = -1
+  }
+  read(s: ProtoReader): void {
+    if (this.seqStart >= 0) {
+      this.decode(this.seqStart, this.seqEnd)
+      this.seqStart = -2
+    }
+    if (s.wire === WIRE_LEN) {
+      const len = s.lenStart()
+      const end = s.pos + len
+      if (this.seqStart === -1 && this.n === 0) {
+        this.seqStart = s.pos
+        this.seqEnd = end
+      } else this.decode(s.pos, end)
+      s.pos = end
+    } else if (s.wire === WIRE_VARINT) {
+      if (this.seqStart === -1) this.seqStart = -2
+      this.push(s.varint())
+    } else s.skip()
+  }
+  /** Decode the cached packed range (after a cache miss). */
+  decodeSeq(): void {
+    this.n = 0
+    this.decode(this.seqStart, this.seqEnd)
+  }
+  private decode(start: number, end: number): void {
+    const r = this.r
+    r.pos = start
+    r.end = end
+    while (r.pos < end) this.push(r.varint())
+  }
+  private push(v: number): void {
+    if (this.n === this.list.length) this.list = growF64(this.list)
+    this.list[this.n++] = v
+  }
+}
+
+/** A sample's labels into label columns, keyed by string-table index (no object per sample). */
+class SampleLabels {
+  readonly units: Record<string, string> = {}
+  private readonly cols = new LabelColumnsBuilder()
+  private readonly keyOf = new Map<number, number>()
+  private strOf = new Int32Array(0)
+  private readonly lr: ProtoReader
+  private any = false
+  constructor(buf: Uint8Array, private readonly str: StringTable) {
+    this.lr = new ProtoReader(buf)
+  }
+  startRow(): void {
+    this.cols.addRow()
+  }
+  read(s: ProtoReader): void {
+    const lr = this.lr
+    const len = s.lenStart()
+    lr.pos = s.pos
+    lr.end = s.pos + len
+    s.pos += len
+    let k = 0
+    let sv = 0
+    let num = 0
+    let unit = 0
+    while (lr.next()) {
+      if (lr.wire !== WIRE_VARINT) { lr.skip(); continue }
+      if (lr.field === 1) k = lr.int64()
+      else if (lr.field === 2) sv = lr.int64()
+      else if (lr.field === 3) num = lr.int64()
+      else if (lr.field === 4) unit = lr.int64()
+      else lr.skip()
+    }
+    // As pprof: a label with neither a string nor a number (nor a unit) is no label.
+    if (sv === 0 && num === 0 && unit === 0) return
+    this.any = true
+    let key = this.keyOf.get(k)
+    if (key === undefined) {
+      key = this.cols.keyId(this.str.get(k))
+      this.keyOf.set(k, key)
+    }
+    if (sv) this.cols.setString(key, this.stringId(sv))
+    else {
+      if (unit) this.units[this.str.get(k)] = this.str.get(unit)
+      this.cols.setNumber(key, num)
+    }
+  }
+  private stringId(i: number): number {
+    if (i >= this.strOf.length) {
+      const a = new Int32Array(Math.max(i + 1, this.str.n)).fill(-1)
+      a.set(this.strOf)
+      this.strOf = a
+    }
+    let id = this.strOf[i]!
+    if (id < 0) id = this.strOf[i] = this.cols.stringId(this.str.get(i))
+    return id
+  }
+  build(nSamples: number): LabelColumns | undefined {
+    return this.any && this.cols.length === nSamples ? this.cols.build() : undefined
+  }
+}
+
+function profileMeta(t: Tables, str: StringTable, name: string, labelUnits: Record<string, string>): ProfileMeta {
   const extra: Record<string, unknown> = {}
-  if (periodType) extra.periodType = { type: str(periodType[0]), unit: str(periodType[1]) }
-  if (period) extra.period = period
-  if (comments.length) extra.comments = comments.map(str)
-  if (dropFrames) extra.dropFrames = str(dropFrames)
-  if (keepFrames) extra.keepFrames = str(keepFrames)
+  const s = (i: number): string => str.get(i)
+  if (t.periodType) extra.periodType = { type: s(t.periodType[0]), unit: s(t.periodType[1]) }
+  if (t.period) extra.period = t.period
+  if (t.comments.length) extra.comments = t.comments.map(s)
+  if (t.dropFrames) extra.dropFrames = s(t.dropFrames)
+  if (t.keepFrames) extra.keepFrames = s(t.keepFrames)
   if (Object.keys(labelUnits).length) extra.labelUnits = labelUnits
-  if (mapId.n) {
-    const main = str(mapFile.arr[0]!)
+  if (t.mapId.n) {
+    const main = s(t.mapFile.arr[0]!)
     if (main) extra.mainBinary = main
-    const build = str(mapBuildId.arr[0]!)
+    const build = s(t.mapBuildId.arr[0]!)
     if (build) extra.buildId = build
   }
-  const periodNs = periodType && str(periodType[1]) === 'nanoseconds' && period > 0 ? period : undefined
+  const periodNs = t.periodType && s(t.periodType[1]) === 'nanoseconds' && t.period > 0 ? t.period : undefined
   return {
-    frames,
-    stackFrame,
-    stackParent,
-    sampleStack,
-    values,
-    valueTypes,
-    defaultValue,
-    ...(labels ? { labels } : {}),
-    meta: {
-      name: basename(name),
-      sourceFormat: 'pprof',
-      ...(durationNanos > 0 ? { durationNs: durationNanos } : {}),
-      ...(periodNs ? { periodNs } : {}),
-      ...(timeNanos > 0 ? { startTimeNs: timeNanos } : {}),
-      ...(Object.keys(extra).length ? { extra } : {}),
-    },
+    name: basename(name),
+    sourceFormat: 'pprof',
+    ...(t.durationNanos > 0 ? { durationNs: t.durationNanos } : {}),
+    ...(periodNs ? { periodNs } : {}),
+    ...(t.timeNanos > 0 ? { startTimeNs: t.timeNanos } : {}),
+    ...(Object.keys(extra).length ? { extra } : {}),
   }
 }
 
@@ -771,4 +890,3 @@ function growF64(a: Float64Array): Float64Array {
   return b
 }
 
-export { pickSampleType }

@@ -192,8 +192,20 @@ function ReadableFrom(chunks: Buffer[]): Readable {
   return NodeReadable.from(chunks, { objectMode: false })
 }
 
-/** Decode UTF-8 text, dropping a BOM; invalid sequences become U+FFFD (never throw). */
+/** 'utf-16le' / 'utf-16be' when the bytes start with that byte-order mark. */
+export function utf16Bom(b: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
+  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return 'utf-16le'
+  if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) return 'utf-16be'
+  return undefined
+}
+
+/**
+ * Decode text, dropping a BOM; UTF-8 unless a UTF-16 byte-order mark says otherwise (Windows tools
+ * write folded files in UTF-16); invalid sequences become U+FFFD (never throw).
+ */
 export function decodeText(b: Buffer): string {
+  const utf16 = utf16Bom(b)
+  if (utf16) return new TextDecoder(utf16).decode(b)
   let s = b.toString('utf8')
   if (s.charCodeAt(0) === 0xfeff) s = s.slice(1)
   return s

@@ -1,4 +1,5 @@
 import type { Frame, FrameKind, NetworkEvidence, Profile, ProfileMeta, ValueType } from './types.js'
+import { LabelColumnsBuilder, type LabelSet } from './labels.js'
 
 /** Frames are interned by this key: two frames with equal key are one frame. */
 export function frameKey(f: Frame): string {
@@ -24,7 +25,7 @@ export class ProfileBuilder {
   private sampleStack: number[] = []
   private values: number[][]
   private times: number[] | undefined
-  private labels: (Record<string, string | number> | undefined)[] | undefined
+  private labels: LabelColumnsBuilder | undefined
   private rowOfStack = new Map<number, number>()
   readonly valueTypes: ValueType[]
   meta: ProfileMeta
@@ -76,7 +77,7 @@ export class ProfileBuilder {
   }
 
   /** Append one sample row. `stack` may be -1 (an empty stack: the weight counts in totals only). */
-  addSample(stack: number, values: number | ArrayLike<number>, time?: number, labels?: Record<string, string | number>): void {
+  addSample(stack: number, values: number | ArrayLike<number>, time?: number, labels?: LabelSet): void {
     const vals = typeof values === 'number' ? [values] : values
     if (this.aggregate && time === undefined && labels === undefined) {
       const row = this.rowOfStack.get(stack)
@@ -90,8 +91,14 @@ export class ProfileBuilder {
       if (this.times === undefined) this.times = new Array(this.sampleStack.length).fill(0)
     }
     if (this.times !== undefined) this.times.push(time ?? 0)
-    if (labels !== undefined && this.labels === undefined) this.labels = new Array(this.sampleStack.length).fill(undefined)
-    if (this.labels !== undefined) this.labels.push(labels)
+    if (labels !== undefined && this.labels === undefined) {
+      this.labels = new LabelColumnsBuilder()
+      this.labels.addEmptyRows(this.sampleStack.length)
+    }
+    if (this.labels !== undefined) {
+      this.labels.addRow()
+      if (labels) this.labels.setAll(labels)
+    }
     this.sampleStack.push(stack)
     for (let v = 0; v < this.values.length; v++) {
       const x = vals[v] ?? 0
@@ -114,7 +121,7 @@ export class ProfileBuilder {
       defaultValue: Math.min(this.defaultValue, this.valueTypes.length - 1),
       meta: this.meta,
       ...(this.times ? { times: Float64Array.from(this.times) } : {}),
-      ...(this.labels ? { labels: this.labels } : {}),
+      ...(this.labels ? { labels: this.labels.build() } : {}),
       ...(this.network ? { network: this.network } : {}),
     }
     return p
@@ -151,5 +158,6 @@ export function validateProfile(p: Profile): string[] {
     for (const x of col) if (!(x >= 0) || !Number.isFinite(x)) { errors.push(`value column ${v} holds ${x}`); break }
   }
   if (p.times && p.times.length !== p.sampleStack.length) errors.push('times length differs from samples')
+  if (p.labels && p.labels.length !== p.sampleStack.length) errors.push('labels length differs from samples')
   return errors
 }

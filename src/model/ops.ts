@@ -165,7 +165,7 @@ export function filterProfile(p: Profile, opts: FilterOptions): Profile {
     if (opts.focus && !hasFocus[s]) continue
     if (opts.ignore && hasIgnore[s]) continue
     for (let v = 0; v < vals.length; v++) vals[v] = p.values[v]![r]!
-    b.addSample(mapStack(s), vals, p.times?.[r], p.labels?.[r])
+    b.addSample(mapStack(s), vals, p.times?.[r], p.labels?.at(r))
   }
   return b.build()
 }
@@ -201,7 +201,8 @@ export function mergeProfiles(ps: readonly Profile[], opts: { label?: (p: Profil
       vals.fill(0)
       for (let v = 0; v < colMap.length; v++) vals[colMap[v]!] = p.values[v]![r]!
       const s = p.sampleStack[r]!
-      const l = label || p.labels?.[r] ? { ...(p.labels?.[r] ?? {}), ...(label ?? {}) } : undefined
+      const own = p.labels?.at(r)
+      const l = label || own ? { ...(own ?? {}), ...(label ?? {}) } : undefined
       b.addSample(s < 0 ? -1 : stackMap[s]!, vals, opts.label ? p.times?.[r] : undefined, l)
     }
   })

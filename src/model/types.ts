@@ -1,5 +1,7 @@
 // The one in-memory profile model. Every importer builds one of these, every
 // exporter, report, rule and renderer reads one. It depends on nothing else in src/.
+import type { LabelColumns } from './labels.js'
+export type { LabelColumns, LabelSet, LabelValue } from './labels.js'
 
 /** What kind of code a frame is. Used for colouring and for rules (idle/gc are not "work"). */
 export type FrameKind = 'js' | 'native' | 'kernel' | 'gc' | 'idle' | 'program' | 'unknown'
@@ -100,8 +102,8 @@ export interface Profile {
   readonly defaultValue: number
   /** Per-row timestamp, ns since window start (cpuprofile, perf script, speedscope). */
   readonly times?: Float64Array
-  /** Per-row labels (pprof labels, thread names). */
-  readonly labels?: ReadonlyArray<Readonly<Record<string, string | number>> | undefined>
+  /** Per-row labels (pprof labels, thread names), as columns: `labels.at(row)`. */
+  readonly labels?: LabelColumns
   readonly meta: ProfileMeta
   readonly network?: NetworkEvidence
 }

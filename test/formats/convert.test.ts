@@ -78,7 +78,7 @@ test('pprof round trip: import -> export -> import keeps folded stacks, totals, 
     sameFoldedAndTotals(a, b, rel)
     assert.equal(b.defaultValue, a.defaultValue, `${rel}: default sample type`)
     if (a.labels) {
-      const labelsOf = (p: Profile) => new Set(p.labels!.filter(Boolean).map((l) => JSON.stringify(Object.entries(l!).sort())))
+      const labelsOf = (p: Profile) => new Set(p.labels!.toArray().filter(Boolean).map((l) => JSON.stringify(Object.entries(l!).sort())))
       assert.deepEqual(labelsOf(b), labelsOf(a), `${rel}: label sets`)
     }
   }

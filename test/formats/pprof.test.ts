@@ -214,7 +214,7 @@ test('repeated stacks with different labels: one row each, labels kept, same sta
   const p = decodePprof(makePprof({ stacks: [[3, 2, 1], [3, 2, 1], [2, 1]], labels: true }), 'x')
   assert.equal(p.sampleStack.length, 3)
   assert.equal(p.sampleStack[0], p.sampleStack[1])
-  assert.deepEqual(p.labels?.map((l) => l?.peer), ['p0', 'p1', 'p0'])
+  assert.deepEqual(p.labels?.toArray().map((l) => l?.peer), ['p0', 'p1', 'p0'])
   assert.deepEqual(stackFrames(p, p.sampleStack[0]!).map((f) => p.frames[f]!.name), ['a', 'b', 'c'])
 })
 

@@ -90,7 +90,7 @@ export function ourKeys(p: Profile): Map<string, number[]> {
     const values = p.values.map((c) => c[r]!)
     if (values.every((v) => v === 0)) continue
     const names = p.sampleStack[r]! < 0 ? [] : stackFrames(p, p.sampleStack[r]!).map((f) => p.frames[f]!.name)
-    const l = p.labels?.[r]
+    const l = p.labels?.at(r)
     const labels = l
       ? Object.entries(l).map(([k, v]) => (typeof v === 'number' ? `${k}:[${v}${units[k] ? ` ${units[k]}` : ''}]` : `${k}:[${v.split(',').join(' ')}]`))
       : []
