@@ -156,8 +156,9 @@ export async function parseFoldedStream(stream: AsyncIterable<Buffer | string> |
       row = rowOfStack[s]!
     }
     if (row >= 0) {
-      v1s[row]! += v1
-      if (two) v2s[row]! += v2
+      // The same rule as a new row: a negative, NaN or infinite count adds nothing.
+      if (Number.isFinite(v1) && v1 > 0) v1s[row]! += v1
+      if (two && Number.isFinite(v2) && v2 > 0) v2s[row]! += v2
       return
     }
     row = sampleStack.length

@@ -1,0 +1,60 @@
+// A short fuzz run inside `npm test` (the long one is `npm run fuzz`): mutated corpus and sample
+// inputs through every importer and every command that reads profiles, in-process and a sample
+// through the real CLI. Fails if any case breaks the contract: a result, or one clear line with a
+// documented exit code; no stack trace, no hang, no unbounded memory.
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { mkdtempSync } from 'node:fs'
+import { runFuzz, formatSummary, contractBreach } from './harness.js'
+import { TARGETS, loadSeeds, makeCase } from './cases.js'
+import { CORPUS, HAS_CORPUS } from '../helpers/cli.js'
+
+const SEED = 20261206
+
+describe('fuzz', () => {
+  test('~500 mutated inputs through every importer and command keep the error contract', { timeout: 180_000 }, async () => {
+    const failDir = mkdtempSync(join(tmpdir(), 'meshprof-fuzz-fail-'))
+    const s = await runFuzz({
+      seed: SEED, cases: TARGETS.length * 24, seconds: 90, jobs: 2, timeoutMs: 30_000, heapMb: 1024, maxRssMb: 3072,
+      cliEvery: 42, failDir, corpus: HAS_CORPUS ? CORPUS : undefined, log: (l) => process.stderr.write(l + '\n'),
+    })
+    process.stderr.write(formatSummary(s) + '\n')
+    assert.deepEqual(s.failures.map((f) => `case ${f.index} ${f.target} ${f.via}: ${f.why} (input in ${f.dir})`), [])
+    // Not cut short by the time bound on a loaded machine, or at least most of it ran.
+    assert.ok(s.cases >= TARGETS.length * 10, `only ${s.cases} cases ran`)
+    for (const t of TARGETS) assert.ok(s.byTarget[t.id], `no case fed ${t.id}`)
+    const outcomes = new Set(Object.values(s.byTarget).flatMap((c) => Object.keys(c)))
+    // Both sides of the contract were exercised: inputs that load and inputs refused with exit 4.
+    assert.ok(outcomes.has('exit 0') && outcomes.has('exit 4'), [...outcomes].join(', '))
+    assert.ok(s.cliCases > 0, 'no case went through the real CLI')
+    assert.ok(Object.keys(s.byMutation).length >= 12, Object.keys(s.byMutation).join(', '))
+  })
+
+  test('cases are a pure function of (seed, index): the same bytes for the same target', async () => {
+    const seeds = await loadSeeds(HAS_CORPUS ? CORPUS : undefined)
+    for (const i of [0, 7, 123, 4567]) {
+      const a = makeCase(SEED, i, seeds)
+      const b = makeCase(SEED, i, seeds)
+      assert.equal(a.target.id, b.target.id)
+      assert.deepEqual(a.mutations, b.mutations)
+      assert.deepEqual(Object.keys(a.files), Object.keys(b.files))
+      for (const k of Object.keys(a.files)) assert.ok(a.files[k]!.equals(b.files[k]!), `case ${i} ${k}`)
+    }
+    assert.notDeepEqual(makeCase(SEED, 1, seeds).files, makeCase(SEED + 1, 1, seeds).files)
+  })
+
+  test('the contract check rejects stack traces, internal errors, chatter and undocumented codes', () => {
+    assert.equal(contractBreach(0, ''), undefined)
+    assert.equal(contractBreach(4, 'meshprof: malformed pprof input: x.pb: truncated\n'), undefined)
+    assert.equal(contractBreach(4, 'meshprof: x: unrecognized profile format\n  hint: use --format\n'), undefined)
+    assert.match(contractBreach(70, 'meshprof: internal error: boom (set MESHPROF_DEBUG=1 for details)\n')!, /exit code 70/)
+    assert.match(contractBreach(4, 'meshprof: a\nmeshprof: b\n')!, /2 stderr lines/)
+    assert.match(contractBreach(4, '')!, /nothing on stderr/)
+    assert.match(contractBreach(1, 'TypeError: x\n    at f (/a.js:1:2)\n')!, /exit code 1/)
+    assert.match(contractBreach(4, 'meshprof: x\n    at f (/a.js:1:2)\n')!, /stack trace/)
+    assert.match(contractBreach(0, '(node:1) Warning: something\n')!, /not from meshprof/)
+    assert.match(contractBreach(null, '', 'SIGKILL')!, /SIGKILL/)
+  })
+})
