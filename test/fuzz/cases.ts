@@ -179,6 +179,8 @@ export interface FuzzCase {
   other: string
 }
 
+const MAX_CASE_BYTES = 8 << 20
+
 /** Case `index` of run `seed`: a pure function of its arguments and the seed list. */
 export function makeCase(seed: number, index: number, seeds: readonly Seed[]): FuzzCase {
   const rng = new Rng(seed, index)
@@ -206,6 +208,8 @@ export function makeCase(seed: number, index: number, seeds: readonly Seed[]): F
       const m = rng.pick(MUTATIONS)
       data = m.apply(rng, data, otherBytes)
       mutations.push(m.name)
+      // Keep cases cheap: growth mutations compound (repeat after repeat).
+      if (data.length > MAX_CASE_BYTES) data = data.subarray(0, MAX_CASE_BYTES)
     }
   }
   if (!mutations.includes('gzip-bomb')) {

@@ -208,7 +208,15 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   }
 
   const runOne = async (slot: Slot, index: number): Promise<void> => {
-    const c = makeCase(o.seed, index, seeds)
+    let c: FuzzCase
+    try {
+      c = makeCase(o.seed, index, seeds)
+    } catch (e) {
+      // A bug in the fuzzer itself: reported like a failure (it hides cases), never a crash.
+      summary.failures.push({ index, target: '(generator)', seed: '', mutations: [], via: 'in-process', why: `case generator: ${(e as Error).message}`, dir: '' })
+      o.log(`FAIL case ${index} (seed ${o.seed}): the case generator threw: ${(e as Error).message}`)
+      return
+    }
     casesByIndex.set(index, c)
     const dir = join(work, `c${index}`)
     mkdirSync(dir)

@@ -248,7 +248,7 @@ export const MUTATIONS: readonly Mutation[] = [
       const lines = b.toString('latin1').split('\n')
       const op = rng.int(4)
       if (op === 0) lines.splice(rng.int(lines.length), rng.range(1, 20))
-      else if (op === 1) { const i = rng.int(lines.length); lines.splice(i, 0, ...Array(rng.pick([2, 100, 5000])).fill(lines[i])) }
+      else if (op === 1) { const i = rng.int(lines.length); lines.splice(i, 0, ...Array(Math.min(rng.pick([2, 100, 5000]), Math.floor((4 << 20) / (lines[i]!.length + 1)))).fill(lines[i])) }
       else if (op === 2) { for (let k = 0; k < 20; k++) { const i = rng.int(lines.length); const j = rng.int(lines.length); [lines[i], lines[j]] = [lines[j]!, lines[i]!] } }
       else return Buffer.from(lines.join(rng.pick(['\r\n', '\r', '\n\n', '\0'])), 'latin1')
       return Buffer.from(lines.join('\n'), 'latin1')
