@@ -198,7 +198,7 @@ export function makeCase(seed: number, index: number, seeds: readonly Seed[]): F
   const r = rng.next()
   if (r < 0.04) {
     mutations.push('none')
-  } else if (r < 0.0425) {
+  } else if (r < 0.041) {
     // Bombs are costly (300 MB of inflation), so rare.
     data = rng.chance(0.5) ? gzipBomb() : prefixedBomb(data.subarray(0, 4096))
     mutations.push('gzip-bomb')

@@ -1,7 +1,7 @@
 // `npm run fuzz`: mutate the corpus and meshprof's own sample inputs, feed every importer and every
 // command that reads profiles, and check the error contract on each case (see harness.ts).
 //   --cases N (10000)  --seconds S (540)  --seed N (random, printed)  --case I (reproduce one case)
-//   --jobs N (2)  --timeout-ms (20000)  --heap-mb (1024)  --max-rss-mb (3072)  --cli-every N (40)
+//   --jobs N (3)  --timeout-ms (20000)  --heap-mb (1024)  --max-rss-mb (3072)  --cli-every N (100)
 //   --out DIR (fuzz-failures)  --corpus DIR (../shared/corpus or MESHPROF_CORPUS)
 import { existsSync } from 'node:fs'
 import { join, dirname } from 'node:path'
@@ -33,11 +33,11 @@ const summary = await runFuzz({
   cases: num('cases', 10000),
   seconds: num('seconds', 540),
   only,
-  jobs: Math.max(1, num('jobs', 2)),
+  jobs: Math.max(1, num('jobs', 3)),
   timeoutMs: num('timeout-ms', 20000),
   heapMb: num('heap-mb', 1024),
   maxRssMb: num('max-rss-mb', 3072),
-  cliEvery: num('cli-every', 40),
+  cliEvery: num('cli-every', 100),
   failDir: arg('out') ?? join(process.cwd(), 'fuzz-failures'),
   corpus: existsSync(join(corpus, 'manifest.json')) ? corpus : undefined,
   log: (l) => process.stdout.write(l + '\n'),

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { runFuzz, formatSummary, contractBreach } from './harness.js'
 import { TARGETS, loadSeeds, makeCase } from './cases.js'
 import { CORPUS, HAS_CORPUS } from '../helpers/cli.js'
@@ -17,7 +17,7 @@ describe('fuzz', () => {
   test('~500 mutated inputs through every importer and command keep the error contract', { timeout: 180_000 }, async () => {
     const failDir = mkdtempSync(join(tmpdir(), 'meshprof-fuzz-fail-'))
     const s = await runFuzz({
-      seed: SEED, cases: TARGETS.length * 24, seconds: 90, jobs: 2, timeoutMs: 30_000, heapMb: 1024, maxRssMb: 3072,
+      seed: SEED, cases: TARGETS.length * 24, seconds: 40, jobs: 2, timeoutMs: 30_000, heapMb: 1024, maxRssMb: 3072,
       cliEvery: 42, failDir, corpus: HAS_CORPUS ? CORPUS : undefined, log: (l) => process.stderr.write(l + '\n'),
     })
     process.stderr.write(formatSummary(s) + '\n')
@@ -30,6 +30,24 @@ describe('fuzz', () => {
     assert.ok(outcomes.has('exit 0') && outcomes.has('exit 4'), [...outcomes].join(', '))
     assert.ok(s.cliCases > 0, 'no case went through the real CLI')
     assert.ok(Object.keys(s.byMutation).length >= 12, Object.keys(s.byMutation).join(', '))
+  })
+
+  test('the harness catches a hang, a heap past its bound and a late throw, keeps the input and goes on', { timeout: 120_000 }, async () => {
+    const failDir = mkdtempSync(join(tmpdir(), 'meshprof-fuzz-probe-'))
+    const s = await runFuzz({
+      seed: SEED, cases: 7, seconds: 100, jobs: 1, timeoutMs: 5000, heapMb: 192, maxRssMb: 3072, cliEvery: 0, failDir,
+      corpus: HAS_CORPUS ? CORPUS : undefined, probes: { 1: 'hang', 3: 'oom', 4: 'late-throw' }, log: () => {},
+    })
+    assert.equal(s.cases, 7)
+    const why = new Map(s.failures.map((f) => [f.index, f.why]))
+    assert.deepEqual([...why.keys()].sort(), [1, 3, 4], JSON.stringify([...why]))
+    assert.match(why.get(1)!, /no result within 5000 ms \(hang\)/)
+    assert.match(why.get(3)!, /heap grew past 192 MB/)
+    assert.match(why.get(4)!, /uncaught.*thrown after the result/)
+    // The reproducing input and how to rerun it.
+    const note = JSON.parse(readFileSync(join(failDir, `seed-${SEED}-case-1`, 'case.json'), 'utf8'))
+    assert.equal(note.reproduce, `npm run fuzz -- --seed ${SEED} --case 1`)
+    assert.ok(existsSync(join(failDir, `seed-${SEED}-case-1`, note.main)))
   })
 
   test('cases are a pure function of (seed, index): the same bytes for the same target', async () => {

@@ -36,6 +36,8 @@ export interface FuzzOptions {
   cliEvery: number
   failDir: string
   corpus?: string
+  /** Harness self-test: case index -> misbehaviour the worker acts out instead of the case. */
+  probes?: Record<number, NonNullable<CaseRequest['probe']>>
   log: (line: string) => void
 }
 
@@ -120,37 +122,38 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
 
   const workerUrl = new URL('./worker.js', import.meta.url)
   const slots: Slot[] = []
+  let closing = false
   const spawnWorker = (slot: Partial<Slot>): Slot => {
     const w = new Worker(workerUrl, { resourceLimits: { maxOldGenerationSizeMb: o.heapMb, maxYoungGenerationSizeMb: 64, stackSizeMb: 1 }, stdout: true, stderr: true })
     slot.worker = w
     slot.ready = new Promise((res) => w.once('message', () => res()))
-    w.on('message', (m: { type: string; result?: CaseResult; index?: number; error?: string }) => {
+    // The case in flight on THIS worker ends with `r`; a replaced worker's events are ignored.
+    const settle = (r: CaseResult | { dead: string }): void => {
       const s = slot as Slot
-      if (m.type === 'result' && s.busy && m.result!.index === s.busy.req.index) {
-        const b = s.busy
-        s.busy = undefined
-        clearTimeout(b.timer)
-        b.resolve(m.result!)
-      } else if (m.type === 'late') {
-        lateErrors.push({ index: m.index!, error: m.error! })
-      }
+      if (s.worker !== w || !s.busy) return
+      const b = s.busy
+      s.busy = undefined
+      clearTimeout(b.timer)
+      b.resolve(r)
+    }
+    let died = ''
+    w.on('message', (m: { type: string; result?: CaseResult; index?: number; error?: string }) => {
+      if (m.type === 'result' && slot.busy?.req.index === m.result!.index) settle(m.result!)
+      else if (m.type === 'late') lateErrors.push({ index: m.index!, error: m.error! })
     })
     w.on('error', (e: Error & { code?: string }) => {
-      const s = slot as Slot
-      if (s.busy) {
-        const b = s.busy
-        s.busy = undefined
-        clearTimeout(b.timer)
-        b.resolve({ dead: e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `heap grew past ${o.heapMb} MB` : `worker died: ${e.message}` })
-      }
+      died = e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `heap grew past ${o.heapMb} MB` : `worker died: ${e.message}`
     })
     w.on('exit', () => {
+      if (slot.worker !== w || closing) return
       const s = slot as Slot
-      if (s.busy) {
-        const b = s.busy
-        s.busy = undefined
+      const b = s.busy
+      s.busy = undefined
+      // Replace the dead worker first, so the next case has somewhere to run.
+      spawnWorker(slot)
+      if (b) {
         clearTimeout(b.timer)
-        b.resolve({ dead: 'worker exited (process.exit called?)' })
+        b.resolve({ dead: died || 'worker exited (process.exit called?)' })
       }
     })
     return slot as Slot
@@ -159,11 +162,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   const casesByIndex = new Map<number, FuzzCase>()
   for (let k = 0; k < o.jobs; k++) slots.push(spawnWorker({}))
 
+  // A bomb is inflated to the guard's 256 MB floor before it is refused: seconds of honest work.
+  const caseTimeout = (c: FuzzCase): number => (c.mutations.includes('gzip-bomb') ? o.timeoutMs * 6 : o.timeoutMs)
   const runInWorker = async (slot: Slot, c: FuzzCase, dir: string): Promise<CaseResult | { dead: string }> => {
     await slot.ready
-    const req: CaseRequest = { index: c.index, dir, target: c.target.id, main: c.main, other: c.other }
-    // A bomb is inflated to the guard's 256 MB floor before it is refused: seconds of honest work.
-    const timeoutMs = c.mutations.includes('gzip-bomb') ? o.timeoutMs * 3 : o.timeoutMs
+    const req: CaseRequest = { index: c.index, dir, target: c.target.id, main: c.main, other: c.other, probe: o.probes?.[c.index] }
+    const timeoutMs = caseTimeout(c)
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         if (!slot.busy) return
@@ -182,15 +186,20 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   let cliChain: Promise<void> = Promise.resolve()
   const runCli = (c: FuzzCase, dir: string, inProcessCode: number | undefined): Promise<void> => {
     const t = c.target
-    if (t.kind !== 'cmd') return Promise.resolve()
-    // Half of them read the main input from stdin (single-file inputs only).
-    const viaStdin = Object.keys(c.files).length === 2 && Math.floor(c.index / Math.max(1, o.cliEvery)) % 2 === 0
-    const args = t.args(viaStdin ? '-' : join(dir, c.main), join(dir, c.other), dir)
+    // Importer targets go through `top` (the loader, then the cheapest command); the detect(stdin)
+    // target always reads stdin, the others half of the time (single-file inputs only).
+    const single = Object.keys(c.files).length === 2
+    const viaStdin = single && (t.kind === 'import' ? t.via === 'buffer' : Math.floor(c.index / Math.max(1, o.cliEvery)) % 2 === 0)
+    const input = viaStdin ? '-' : join(dir, c.main)
+    const args = t.kind === 'cmd' ? t.args(input, join(dir, c.other), dir) : ['top', ...(t.format ? ['--format', t.format] : []), input]
+    // Same command on the same file: the exit code must be the in-process one.
+    const compareWith = t.kind === 'cmd' && !viaStdin ? inProcessCode : undefined
+    const limitMs = caseTimeout(c) * 3
     cliChain = cliChain.then(() => new Promise<void>((done) => {
       const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', MESHPROF_DEBUG: '' }, stdio: ['pipe', 'ignore', 'pipe'] })
       let err = ''
       child.stderr.on('data', (d: Buffer) => { if (err.length < 16384) err += d.toString('utf8') })
-      const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs * 3)
+      const timer = setTimeout(() => child.kill('SIGKILL'), limitMs)
       child.stdin.on('error', () => {})
       child.stdin.end(viaStdin ? c.files[c.main] : undefined)
       child.on('close', (code, signal) => {
@@ -198,8 +207,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
         summary.cliCases++
         const tag = `cli${viaStdin ? ' (stdin)' : ''}`
         bump(summary.byTarget[`${t.id} [${tag}]`] ??= {}, signal === 'SIGKILL' ? 'hang' : `exit ${code}`)
-        let why = contractBreach(code, err, signal === 'SIGKILL' ? `SIGKILL after ${o.timeoutMs * 3} ms (hang)` : signal)
-        if (!why && !viaStdin && inProcessCode !== undefined && code !== inProcessCode) why = `CLI exit ${code} but in-process ${inProcessCode}`
+        let why = contractBreach(code, err, signal === 'SIGKILL' ? `SIGKILL after ${limitMs} ms (hang)` : signal)
+        if (!why && compareWith !== undefined && code !== compareWith) why = `CLI exit ${code} but in-process ${compareWith}`
         if (why) fail(c, 'cli', why, err)
         done()
       })
@@ -265,6 +274,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   } finally {
     clearInterval(rssTimer)
     clearInterval(rssWatch)
+    closing = true
     await Promise.all(slots.map((s) => s.worker.terminate()))
     rmSync(work, { recursive: true, force: true })
   }

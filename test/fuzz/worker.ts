@@ -15,6 +15,8 @@ export interface CaseRequest {
   target: string
   main: string
   other: string
+  /** Self-test of the harness only: misbehave on purpose instead of running the case. */
+  probe?: 'hang' | 'oom' | 'late-throw'
 }
 
 export interface CaseResult {
@@ -84,6 +86,12 @@ port.on('message', async (req: CaseRequest) => {
   const target = TARGETS.find((t) => t.id === req.target)!
   let code: number
   let badTotal: string | undefined
+  if (req.probe === 'hang') for (;;);
+  if (req.probe === 'oom') {
+    const hog: number[][] = []
+    for (;;) hog.push(new Array(1e5).fill(1.5))
+  }
+  if (req.probe === 'late-throw') setTimeout(() => { throw new Error('thrown after the result') }, 5)
   if (target.kind === 'import') {
     ;({ code, badTotal } = await runImport(req, target.format, target.via))
   } else {
