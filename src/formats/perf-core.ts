@@ -702,7 +702,10 @@ export class PerfParser {
 
   private slowFrame(b: Buffer, s: number, e: number): void {
     const str = latin1(b, s, e)
-    const m = STACK_RE.exec(str)
+    // STACK_RE cannot match without a ')' and a " (" before it, and on a long line it backtracks
+    // quadratically before failing (a 2.8 MB fuzzed frame line took minutes): say no first.
+    const close = str.lastIndexOf(')')
+    const m = close < 0 || str.lastIndexOf(' (', close) < 0 ? null : STACK_RE.exec(str)
     if (!m) {
       this.noteUnrecognized(b, s, e)
       return

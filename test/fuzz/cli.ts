@@ -40,6 +40,7 @@ const summary = await runFuzz({
   cliEvery: num('cli-every', 100),
   failDir: arg('out') ?? join(process.cwd(), 'fuzz-failures'),
   corpus: existsSync(join(corpus, 'manifest.json')) ? corpus : undefined,
+  progressEvery: 1000,
   log: (l) => process.stdout.write(l + '\n'),
 })
 if (!existsSync(join(corpus, 'manifest.json'))) process.stdout.write(`note: no corpus at ${corpus}; fuzzed the built-in and exported seeds only\n`)

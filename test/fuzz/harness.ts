@@ -36,6 +36,8 @@ export interface FuzzOptions {
   cliEvery: number
   failDir: string
   corpus?: string
+  /** Print a progress line every N cases (0 = never). */
+  progressEvery?: number
   /** Harness self-test: case index -> misbehaviour the worker acts out instead of the case. */
   probes?: Record<number, NonNullable<CaseRequest['probe']>>
   log: (line: string) => void
@@ -235,6 +237,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
     const r = await runInWorker(slot, c, dir)
     const counts = (summary.byTarget[c.target.id] ??= {})
     summary.cases++
+    if (o.progressEvery && summary.cases % o.progressEvery === 0) o.log(`... ${summary.cases} cases in ${((performance.now() - t0) / 1000).toFixed(0)} s, ${summary.failures.length} failures`)
     let code: number | undefined
     if ('dead' in r) {
       bump(counts, r.dead.includes('hang') ? 'hang' : 'died')

@@ -61,3 +61,14 @@ test('the hang input through the real CLI: analyze answers with exit 0, no stack
   const r = await runCli(['analyze', p, '--json'], { timeoutMs: 30_000 })
   assert.ok(r.code === 0 || (r.code === 4 && isCleanFailure(r)), `exit ${r.code}: ${r.stderr}`)
 })
+
+// seed 14 case 3513: a 2.8 MB frame line of hex digits with no "(module)" (a deep-nesting mutation
+// spliced into perf text) hung the perf script importer and `fold`: the stack-line regex
+// backtracked quadratically before failing.
+test('perf script: a 3 MB frame line without parentheses is skipped in well under the timeout (was a hang)', { timeout: 120_000 }, async () => {
+  const p = file('long-frame.perf.txt', `app 1 [000] 1.000000: 1 cycles:\n\t    ${'f'.repeat(3_000_000)}\n\t    ffffffff81000000 main ([kernel.kallsyms])\n\n`)
+  for (const args of [['top', '--format', 'perf-script', p], ['fold', p]]) {
+    const r = await runCli(args, { timeoutMs: 45_000 })
+    assert.ok(r.code === 0 || (r.code === 4 && isCleanFailure(r)), `${args[0]}: exit ${r.code}: ${r.stderr}`)
+  }
+})
