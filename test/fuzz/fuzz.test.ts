@@ -17,7 +17,7 @@ describe('fuzz', () => {
   test('~500 mutated inputs through every importer and command keep the error contract', { timeout: 180_000 }, async () => {
     const failDir = mkdtempSync(join(tmpdir(), 'meshprof-fuzz-fail-'))
     const s = await runFuzz({
-      seed: SEED, cases: TARGETS.length * 24, seconds: 40, jobs: 2, timeoutMs: 30_000, heapMb: 1024, maxRssMb: 3072,
+      seed: SEED, cases: TARGETS.length * 24, seconds: 30, jobs: 2, timeoutMs: 30_000, heapMb: 1024, maxRssMb: 3072,
       cliEvery: 42, failDir, corpus: HAS_CORPUS ? CORPUS : undefined, log: (l) => process.stderr.write(l + '\n'),
     })
     process.stderr.write(formatSummary(s) + '\n')
@@ -32,15 +32,16 @@ describe('fuzz', () => {
     assert.ok(Object.keys(s.byMutation).length >= 12, Object.keys(s.byMutation).join(', '))
   })
 
-  test('the harness catches a hang, a heap past its bound and a late throw, keeps the input and goes on', { timeout: 120_000 }, async () => {
+  test('the harness catches a hang, a heap past its bound, RSS past its bound and a late throw, keeps the input and goes on', { timeout: 120_000 }, async () => {
     const failDir = mkdtempSync(join(tmpdir(), 'meshprof-fuzz-probe-'))
     const s = await runFuzz({
-      seed: SEED, cases: 7, seconds: 100, jobs: 1, timeoutMs: 5000, heapMb: 192, maxRssMb: 3072, cliEvery: 0, failDir,
-      corpus: HAS_CORPUS ? CORPUS : undefined, probes: { 1: 'hang', 3: 'oom', 4: 'late-throw' }, log: () => {},
+      seed: SEED, cases: 8, seconds: 100, jobs: 1, timeoutMs: 5000, heapMb: 192, maxRssMb: 900, cliEvery: 0, failDir,
+      corpus: HAS_CORPUS ? CORPUS : undefined, probes: { 1: 'hang', 3: 'oom', 4: 'late-throw', 6: 'rss' }, log: () => {},
     })
-    assert.equal(s.cases, 7)
+    assert.equal(s.cases, 8)
     const why = new Map(s.failures.map((f) => [f.index, f.why]))
-    assert.deepEqual([...why.keys()].sort(), [1, 3, 4], JSON.stringify([...why]))
+    assert.deepEqual([...why.keys()].sort(), [1, 3, 4, 6], JSON.stringify([...why]))
+    assert.match(why.get(6)!, /RSS \d+ MB past 900 MB/)
     assert.match(why.get(1)!, /no result within 5000 ms \(hang\)/)
     assert.match(why.get(3)!, /heap grew past 192 MB/)
     assert.match(why.get(4)!, /uncaught.*thrown after the result/)

@@ -16,7 +16,7 @@ export interface CaseRequest {
   main: string
   other: string
   /** Self-test of the harness only: misbehave on purpose instead of running the case. */
-  probe?: 'hang' | 'oom' | 'late-throw'
+  probe?: 'hang' | 'oom' | 'late-throw' | 'rss'
 }
 
 export interface CaseResult {
@@ -90,6 +90,12 @@ port.on('message', async (req: CaseRequest) => {
   if (req.probe === 'oom') {
     const hog: number[][] = []
     for (;;) hog.push(new Array(1e5).fill(1.5))
+  }
+  if (req.probe === 'rss') {
+    // 1 GiB outside the V8 heap (the heap bound does not see it; the RSS watch must).
+    const big = Buffer.alloc(1 << 30, 1)
+    await new Promise((r) => setTimeout(r, 600))
+    big[0] = 2
   }
   if (req.probe === 'late-throw') setTimeout(() => { throw new Error('thrown after the result') }, 5)
   if (target.kind === 'import') {
