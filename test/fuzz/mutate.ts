@@ -278,6 +278,49 @@ export const MUTATIONS: readonly Mutation[] = [
       return Buffer.from(parts.join(''), 'latin1')
     },
   },
+  {
+    name: 'json-structure',
+    apply(rng, b) {
+      // Past JSON.parse into the importers' own checks: bogus references (ids swapped for other
+      // numbers of the document make cycles), hostile values, deleted keys, grown arrays.
+      if (!looksJson(b) || b.length > 4 << 20) return b
+      let doc: unknown
+      try {
+        doc = JSON.parse(b.toString('utf8'))
+      } catch {
+        return b
+      }
+      const slots: Array<[Record<string, unknown> | unknown[], string | number]> = []
+      const nums: number[] = []
+      const queue: unknown[] = [doc]
+      while (queue.length && slots.length < 20000) {
+        const v = queue.shift()
+        if (Array.isArray(v)) v.forEach((x, i) => { slots.push([v, i]); if (typeof x === 'number') nums.push(x); else if (x && typeof x === 'object') queue.push(x) })
+        else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { slots.push([v as Record<string, unknown>, k]); if (typeof x === 'number') nums.push(x); else if (x && typeof x === 'object') queue.push(x) }
+      }
+      if (slots.length === 0) return b
+      const hostile = [-1, 0, 1e308, -1e308, 2 ** 53 + 2, -(2 ** 31), 0.5, null, '', 'x'.repeat(100000), [], {}, true, [[[]]], { id: 1 }]
+      const n = rng.range(1, 6)
+      for (let k = 0; k < n; k++) {
+        const [obj, key] = rng.pick(slots)
+        const o = obj as Record<string | number, unknown>
+        const op = rng.int(4)
+        if (op === 0 && nums.length) o[key] = rng.pick(nums)
+        else if (op === 1) o[key] = rng.pick(hostile)
+        else if (op === 2) { if (Array.isArray(obj)) obj.splice(key as number, 1); else delete o[key] }
+        else {
+          const v = o[key]
+          if (Array.isArray(v) && v.length) { const want = Math.min(v.length * rng.pick([2, 10, 1000]), 200000); while (v.length < want) v.push(v[v.length % Math.max(1, v.length >> 1)]) }
+          else o[key] = rng.pick(hostile)
+        }
+      }
+      try {
+        return Buffer.from(JSON.stringify(doc))
+      } catch {
+        return b
+      }
+    },
+  },
 ]
 
 function isTextLike(b: Buffer): boolean {
