@@ -40,11 +40,14 @@ describe('fuzz', () => {
     })
     assert.equal(s.cases, 8)
     const why = new Map(s.failures.map((f) => [f.index, f.why]))
-    assert.deepEqual([...why.keys()].sort(), [1, 3, 4, 6], JSON.stringify([...why]))
+    // A throw from a timer is blamed on the case in flight when it fires: under load the next case
+    // (5) may already have started.
+    const late = why.has(4) ? 4 : 5
+    assert.deepEqual([...why.keys()].sort(), [1, 3, late, 6], JSON.stringify([...why]))
     assert.match(why.get(6)!, /RSS \d+ MB past 900 MB/)
     assert.match(why.get(1)!, /no result within 5000 ms \(hang\)/)
     assert.match(why.get(3)!, /heap grew past 192 MB/)
-    assert.match(why.get(4)!, /uncaught.*thrown after the result/)
+    assert.match(why.get(late)!, /uncaught.*thrown after the result/)
     // The reproducing input and how to rerun it.
     const note = JSON.parse(readFileSync(join(failDir, `seed-${SEED}-case-1`, 'case.json'), 'utf8'))
     assert.equal(note.reproduce, `npm run fuzz -- --seed ${SEED} --case 1`)

@@ -106,12 +106,13 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   const deadline = t0 + o.seconds * 1000
   let peakRss = 0
   const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()) }, 100)
-  // Cases in flight -> the highest RSS past the bound seen while they ran (every one of them is
-  // blamed: RSS is the whole process, workers included).
+  // Cases in flight -> the highest RSS past the bound seen while they ran. RSS is the whole process
+  // (workers included), so every case in flight when it crosses the bound is blamed; a case that
+  // starts while RSS is still over it (memory not yet returned) is not: it gets -1.
   const inFlight = new Map<number, number>()
   const rssWatch = setInterval(() => {
     const rss = process.memoryUsage.rss()
-    if (rss > o.maxRssMb * 1048576) for (const [i, r] of inFlight) inFlight.set(i, Math.max(r, rss))
+    if (rss > o.maxRssMb * 1048576) for (const [i, r] of inFlight) if (r >= 0) inFlight.set(i, Math.max(r, rss))
   }, 100)
 
   const fail = (c: FuzzCase, via: Failure['via'], why: string, stderr = ''): void => {
@@ -235,7 +236,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
     mkdirSync(dir)
     for (const [n, b] of Object.entries(c.files)) writeFileSync(join(dir, n), b)
     for (const m of c.mutations) bump(summary.byMutation, m.replace(/@.*/, ''))
-    inFlight.set(index, 0)
+    inFlight.set(index, process.memoryUsage.rss() > o.maxRssMb * 1048576 ? -1 : 0)
     const r = await runInWorker(slot, c, dir)
     const rssBreach = inFlight.get(index)!
     inFlight.delete(index)
@@ -251,7 +252,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
       bump(counts, `exit ${r.code}`)
       if (r.code === 4 && /too large or too deep to process/.test(r.stderr)) summary.rangeErrorFallbacks++
       if (r.badTotal) summary.nonFiniteTotals.push({ index, seed: c.seed, detail: r.badTotal })
-      const why = r.uncaught.length ? `uncaught: ${r.uncaught[0]}` : rssBreach ? `RSS ${Math.round(rssBreach / 1048576)} MB past ${o.maxRssMb} MB` : contractBreach(r.code, r.stderr)
+      const why = r.uncaught.length ? `uncaught: ${r.uncaught[0]}` : rssBreach > 0 ? `RSS ${Math.round(rssBreach / 1048576)} MB past ${o.maxRssMb} MB` : contractBreach(r.code, r.stderr)
       if (why) fail(c, 'in-process', why, r.stderr)
       summary.slowest.push({ index, target: c.target.id, ms: Math.round(r.ms) })
       if (summary.slowest.length > 50) summary.slowest = summary.slowest.sort((a, b) => b.ms - a.ms).slice(0, 10)
