@@ -196,6 +196,13 @@ export async function parseFoldedStream(stream: AsyncIterable<Buffer | string> |
   if (rest !== '') handle(rest)
   if (badLines > 3) warn?.(`${name}: ${badLines} lines were not folded stacks and were skipped`)
   if (!started && badLines > 0) throw new MalformedInputError('folded', `${name}: no valid folded stack line`)
+  // Counts that are each finite can still add up to Infinity (two lines of 1e308): every share
+  // would print as 0.0% under a total of "Infinity" (found by the fuzzer).
+  for (const col of two ? [v1s, v2s] : [v1s]) {
+    let t = 0
+    for (let i = 0; i < col.length; i++) t += col[i]!
+    if (!Number.isFinite(t)) throw new MalformedInputError('folded', `${name}: the counts add up to more than a number can hold (${Number.MAX_VALUE.toExponential(1)})`)
+  }
   const { stackFrame, stackParent } = trie.arrays()
   return {
     frames,

@@ -72,3 +72,15 @@ test('perf script: a 3 MB frame line without parentheses is skipped in well unde
     assert.ok(r.code === 0 || (r.code === 4 && isCleanFailure(r)), `${args[0]}: exit ${r.code}: ${r.stderr}`)
   }
 })
+
+// seed 20261206 case 3801: counts of 1e308 (each finite) summed to Infinity; `top` printed
+// "total Infinity samples" with every share 0.0%. Now refused as bad input.
+test('folded: counts that add up past the largest number are refused with exit 4, one line', { timeout: 60_000 }, async () => {
+  const p = file('overflow.folded', 'main;a 1e308\nmain;b 1e308\nmain;c 5\n')
+  const r = await runCli(['top', p], { timeoutMs: 30_000 })
+  assert.equal(r.code, 4, r.stdout)
+  assert.ok(isCleanFailure(r), r.stderr)
+  assert.match(r.stderr, /add up to more than a number can hold/)
+  // One such count alone is a number: it loads.
+  assert.equal((await runCli(['top', file('one-big.folded', 'main;a 1e308\nmain;c 5\n')])).code, 0)
+})
