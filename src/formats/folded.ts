@@ -520,8 +520,9 @@ class FoldedParser {
       row = this.rowOfStack[s]!
     }
     if (row >= 0) {
-      this.v1s[row]! += v1
-      if (this.two) this.v2s![row]! += v2
+      // The same rule as a new row: a negative, NaN or infinite count adds nothing.
+      if (Number.isFinite(v1) && v1 > 0) this.v1s[row]! += v1
+      if (this.two && Number.isFinite(v2) && v2 > 0) this.v2s![row]! += v2
       return
     }
     row = this.rows++
@@ -547,9 +548,23 @@ class FoldedParser {
     if (this.two) this.v2s![row] = Number.isFinite(v2) && v2 > 0 ? v2 : 0
   }
 
+  /**
+   * Counts that are each finite can still add up to Infinity (two lines of 1e308): every share
+   * would print as 0.0% under a total of "Infinity" (found by the fuzzer).
+   */
+  private refuseInfiniteTotals(): void {
+    const n = this.rows
+    for (const col of this.two ? [this.v1s, this.v2s!] : [this.v1s]) {
+      let t = 0
+      for (let i = 0; i < n; i++) t += col[i]!
+      if (!Number.isFinite(t)) throw new MalformedInputError('folded', `${this.name}: the counts add up to more than a number can hold (${Number.MAX_VALUE.toExponential(1)})`)
+    }
+  }
+
   finish(): Profile {
     if (this.badLines > 3) this.warn?.(`${this.name}: ${this.badLines} lines were not folded stacks and were skipped`)
     if (!this.started && this.badLines > 0) throw new MalformedInputError('folded', `${this.name}: no valid folded stack line`)
+    this.refuseInfiniteTotals()
     const { stackFrame, stackParent } = this.trie.arrays()
     const two = this.two
     const n = this.rows

@@ -27,10 +27,14 @@ export interface CoreOptions {
 // perl's \s for byte strings: space \t \n \r \f \v.
 const SP = '[ \\t\\n\\r\\f\\v]'
 const NSP = '[^ \\t\\n\\r\\f\\v]'
-/** `^(\S.+?)\s+(\d+)\/*(\d+)*\s+` : event line (comm pid[/tid]). */
-export const EVENT_RE = new RegExp(`^(${NSP}.+?)${SP}+(\\d+)\\/*(\\d+)*${SP}+`, 's')
-/** `:\s*(\d+)*\s+(\S+):\s*$` : optional period and the event name at the end of an event line. */
-export const PERIOD_RE = new RegExp(`:${SP}*(\\d+)*${SP}+(${NSP}+):${SP}*$`, 's')
+/**
+ * `^(\S.+?)\s+(\d+)\/*(\d+)*\s+` : event line (comm pid[/tid]). Perl's `(\d+)*` is written as a
+ * whole digit run, `(?:(\d+)(?!\d))?`: the same first match, but V8 backtracked exponentially
+ * through ways to split a long digit run that is not followed by whitespace (a hang on fuzzed input).
+ */
+export const EVENT_RE = new RegExp(`^(${NSP}.+?)${SP}+(\\d+)(?!\\d)\\/*(?:(\\d+)(?!\\d))?${SP}+`, 's')
+/** `:\s*(\d+)*\s+(\S+):\s*$` : optional period and the event name at the end of an event line (same rewrite). */
+export const PERIOD_RE = new RegExp(`:${SP}*(?:(\\d+)(?!\\d))?${SP}+(${NSP}+):${SP}*$`, 's')
 /** `^\s*(\w+)\s*(.+) \((.*)\)` : stack line (address, symbol, module). */
 export const STACK_RE = new RegExp(`^${SP}*(\\w+)${SP}*(.+) \\((.*)\\)`, 's')
 /** perf script's timestamp field: ` 1389.811065: ` (seconds.fraction followed by a colon). */
@@ -698,7 +702,10 @@ export class PerfParser {
 
   private slowFrame(b: Buffer, s: number, e: number): void {
     const str = latin1(b, s, e)
-    const m = STACK_RE.exec(str)
+    // STACK_RE cannot match without a ')' and a " (" before it, and on a long line it backtracks
+    // quadratically before failing (a 2.8 MB fuzzed frame line took minutes): say no first.
+    const close = str.lastIndexOf(')')
+    const m = close < 0 || str.lastIndexOf(' (', close) < 0 ? null : STACK_RE.exec(str)
     if (!m) {
       this.noteUnrecognized(b, s, e)
       return
