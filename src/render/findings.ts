@@ -61,7 +61,10 @@ function profileHeader(r: AnalysisReport, i: number): string {
   const p = r.profiles[i]!
   const parts: string[] = []
   if (p.durationNs !== undefined) parts.push(`${(p.durationNs / 1e9).toFixed(1)} s`)
-  if (p.cores !== undefined) parts.push(`${formatCores(p.cores)} cores busy (${p.cpuTimeNs !== undefined ? 'measured' : 'estimated from samples'})`)
+  // from the unrounded measurement when there is one (the JSON's cores are rounded to 3 digits;
+  // rounding twice could print a different figure than top and the flamegraph)
+  const cores = p.cpuTimeNs !== undefined && p.durationNs ? p.cpuTimeNs / p.durationNs : p.cores
+  if (cores !== undefined) parts.push(`${formatCores(cores)} cores busy (${p.cpuTimeNs !== undefined ? 'measured' : 'estimated from samples'})`)
   parts.push(`${p.samples.toLocaleString('en-US')} samples`)
   if (p.networkEvidence) parts.push('network evidence')
   const who = [p.name, p.pid !== undefined ? `pid ${p.pid}` : undefined].filter(Boolean).join(', ')

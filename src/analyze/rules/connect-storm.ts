@@ -199,7 +199,7 @@ export const connectStorm: Rule = {
     mediumShare: { default: 0.2, min: 0, max: 1, description: 'connect CPU share for severity medium' },
     highShare: { default: 0.5, min: 0, max: 1, description: 'connect CPU share for severity high (the majority of the node\'s CPU), whatever the node\'s absolute CPU' },
     minCores: { default: 0.005, min: 0, description: 'connect CPU (cores) below which nothing is reported unless connects to already-connected peers recur at tick rate' },
-    tickRepeatsPerPeerMinute: { default: 60, min: 0, description: 'with network evidence: connects per already-connected peer per minute that mark a periodic tick re-connecting (a storm); fewer is connection recycling (make-before-break every few seconds), reported as info at most' },
+    tickRepeatsPerPeerMinute: { default: 150, min: 0, description: 'with network evidence: connects per already-connected peer per minute that mark a periodic tick re-connecting (a storm; the incident\'s 100 ms tick makes 600, 200+ even on an overloaded host); fewer is connection recycling (make-before-break every few seconds, ~20) or reconnects after flaps, reported as info at most' },
     minPeriodicShare: { default: 0.2, min: 0, max: 1, description: 'part of the connect CPU that must sit under a periodic caller on the stacks to count as "reached from a periodic caller"' },
     minCoverage: { default: 0.7, min: 0, max: 1, description: 'with timestamps but no periodic caller on the stacks: part of the window\'s time slices that must hold connect CPU to count as recurring' },
     minRepeatConnects: { default: 5, min: 1, description: 'with network evidence: connects to already-connected peers that by themselves show a storm (reported even below minShare, as low)' },
