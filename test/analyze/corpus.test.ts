@@ -44,7 +44,8 @@ test('corpus: the real Node TLS connect loop is a connect storm (recurring, hand
   const f = a.findings.find((x) => x.ruleId === 'connect-storm')
   assert.ok(f, JSON.stringify(a.findings.map((x) => x.ruleId)))
   assert.equal(f.severity, 'high')
-  assert.ok(f.share > 0.25 && f.share < 0.5, String(f.share))
+  // share of the on-CPU samples (idle excluded): about half of the process's CPU
+  assert.ok(f.share > 0.45 && f.share < 0.6, String(f.share))
   assert.equal(f.evidence.numbers.periodicSource, 'recurring-in-time')
   assert.match(f.evidence.notes.join('\n'), /connects start from joinPeers/)
   assert.match(f.evidence.notes.join('\n'), /handshake work under socket callbacks \(ssl\.onhandshakedone/)
@@ -52,5 +53,5 @@ test('corpus: the real Node TLS connect loop is a connect storm (recurring, hand
   assert.deepEqual(a.findings.map((x) => x.ruleId), ['connect-storm'])
   const r = await runCli(['analyze', file, '--fail-on', 'high'])
   assert.equal(r.code, 1, r.stderr)
-  assert.match(r.stdout, /HIGH\s+connect-storm\s+3\d\.\d% of CPU in connect\/handshake/)
+  assert.match(r.stdout, /HIGH\s+connect-storm\s+5\d\.\d% of CPU in connect\/handshake/)
 })

@@ -7,11 +7,26 @@ import { chain, cores as fmtCores, pct, shortName, trimStack } from './util.js'
 /** Frames that block, park or wait: their presence means the loop yields the CPU. */
 export const BLOCKING_RE = /(^|[^A-Za-z])(futex|epoll_wait|epoll_pwait|__epoll|nanosleep|clock_nanosleep|usleep|pthread_cond_(timed)?wait|sem_wait|park|park_timeout|poll_oneoff|io_getevents|io_uring_enter|do_select|__select|ppoll|sys_poll|__poll|WaitForSingleObject|Atomics\.wait|sleep|schedule_timeout|do_idle|cpu_idle)/i
 
-/** Frames of re-polling loops: the loop gives control back and is called again at once. */
 /** libuv's check phase: the setImmediate queue. */
 const IMMEDIATE_RE = /^processImmediate$|^(node::)?CheckImmediate|uv__run_check/
 
-export const REPOLL_RE = /processImmediate|runMicrotasks|processTicksAndRejections|setImmediate|queueMicrotask|(^|[^A-Za-z])(try_?recv|tryRecv|try_lock|try_read|sched_yield|yield_now|Gosched|spin|busy|poll|recv|next_event|nextEvent)/i
+/**
+ * Re-poll evidence, the scheduling kind: the loop hands control back and is scheduled again at once
+ * (setImmediate / nextTick / microtask re-scheduling, sched_yield, yield_now, a spin hint).
+ */
+export const RESCHEDULE_RE = /^(processImmediate|runMicrotasks|processTicksAndRejections|runNextTicks)$|setImmediate|queueMicrotask|(^|[^A-Za-z])(sched_yield|yield_now|Gosched|spin_loop|cpu_relax)/
+
+/** Re-poll evidence, the polling kind: a receive / poll that returns at once (empty, or a closed channel). */
+export const POLL_CALLEE_RE = /(^|[^A-Za-z])(try_?recv|try_?poll|try_?lock|try_?read|try_?pop|recv|is_?closed|next_?event)|tryRecv|tryPop|isClosed|nextEvent|recvEvent|Disconnected/
+
+/** Either kind (the rule's evidence). */
+export const REPOLL_RE = new RegExp(`${RESCHEDULE_RE.source}|${POLL_CALLEE_RE.source}`)
+
+/**
+ * The work of a request or a computation: I/O writes, request parsing, serialisation, crypto,
+ * compression. Under a loop it means the loop is busy with real work, not spinning.
+ */
+export const WORK_RE = /write|writev|send|flush|pars(e|er|ing)|Parser|JSON|stringify|serializ|deserializ|decode|encode|crypto|[Hh]ash|digest|Hmac|Cipher|[Ss]ign|verify|ssl|SSL|tls|TLS|aes|sha\d|compress|zlib|deflate|inflate|gzip|render|query|emit|onStreamRead|onread|afterWrite/
 
 function isBlocking(name: string, kind: string): boolean {
   return kind === 'idle' || BLOCKING_RE.test(name)
@@ -23,8 +38,11 @@ export const busyWait: Rule = {
   severity: 'high',
   source: 'builtin',
   description:
-    'The process holds about a whole core for the whole window in one loop path with no blocking: no (idle), futex, ' +
-    'epoll_wait, park or sleep frames. Needs the window length and CPU time (capture) or a profiler that records idle ' +
+    'The process holds about a whole core for the whole window in one loop path with no blocking (no (idle), futex, ' +
+    'epoll_wait, park or sleep frames), AND the path shows a loop that gives control back and is called again at once ' +
+    'without doing the work of a request: a re-poll frame (setImmediate / nextTick / microtask re-scheduling, try_recv, ' +
+    'a receive on a closed channel, sched_yield) on a short path. I/O writes, parsing, crypto or compute under the loop ' +
+    'count against it; a hot CPU-bound path with no re-poll evidence is computation, not a finding. Needs the window length and CPU time (capture) or a profiler that records idle ' +
     'time (V8), or a perf profile with a known window.',
   remedy: 'block or park instead of re-polling: on a closed channel leave the loop (break) instead of continuing; await a real event instead of setImmediate / microtask re-scheduling',
   thresholds: {
@@ -33,6 +51,9 @@ export const busyWait: Rule = {
     maxBlockingShare: { default: 0.05, min: 0, max: 1, description: 'at most this share of all samples blocked: blocking / parking frames, or idle stretches of at least minIdleRunMs' },
     minIdleRunMs: { default: 10, min: 0, description: 'idle shorter than this (V8 (idle) between two setImmediate turns) is the loop polling, not blocking; at least 5 sampling periods' },
     minBusySlices: { default: 0.8, min: 0, max: 1, description: 'with timestamps: part of the window\'s time slices that must each be busy (>= minCores)' },
+    maxLoopDepth: { default: 4, min: 1, description: 'a spin is a short path: frames from the re-polling loop to the leaf' },
+    minShortShare: { default: 0.6, min: 0, max: 1, description: 'part of the loop\'s samples that must sit on such short paths with no work frame' },
+    maxWorkShare: { default: 0.25, min: 0, max: 1, description: 'at most this part of the loop\'s samples under work frames (I/O writes, parsing, crypto, serialisation)' },
   },
   check(ctx: RuleContext): Finding[] {
     const { agg, profile: p } = ctx
@@ -112,7 +133,8 @@ export const busyWait: Rule = {
       return []
     }
     if (busy < ctx.t('minCores')) return []
-    const blockingShare = agg.share(waiting + blockingFrames.weight)
+    // blocked time is a part of the whole window (idle included), not of the on-CPU samples
+    const blockingShare = Math.min(1, (waiting + blockingFrames.weight) / T)
     if (blockingShare > ctx.t('maxBlockingShare')) return []
     const busyWeight = T - idle.weight - blockingFrames.weight
     if (busyWeight <= 0) return []
@@ -150,8 +172,10 @@ export const busyWait: Rule = {
       if (par >= 0 && under[par]) under[s] = 1
     }
     const stacks = agg.topStacks(under, 3, (n) => trimStack(n.map(shortName)))
-    const repoll = [...names, ...stacks.flatMap((x) => x.frames)].find((n) => REPOLL_RE.test(n))
-    if (names.length < 2 && !repoll) return []
+    const spin = spinEvidence(ctx, node, under, busyWeight)
+    // A hot path with no re-poll evidence, or a loop doing the work of requests: computation, not a spin.
+    if (!spin) return []
+    const repoll = spin.frame
 
     // The whole window: every time slice busy.
     let busySlices: number | undefined
@@ -180,28 +204,29 @@ export const busyWait: Rule = {
 
     const pathShare = agg.share(tot[node]!)
     const pathOfBusy = tot[node]! / busyWeight
-    const severity: Severity = repoll ? 'high' : 'low'
+    const severity: Severity = 'high'
     const leaf = stacks[0]?.frames ?? names
     const shown = chain([...names.map(shortName), ...leaf.slice(names.length)], 6)
     const notes: string[] = []
     notes.push(`${busy >= 0.995 ? 'a whole' : busy.toFixed(2)} core${busy >= 0.995 || busy > 1 ? '' : 's'} busy over ${dur ? (dur / 1e9).toFixed(1) + ' s' : 'the window'} (${busyBasis}); blocked / parked: ${pct(blockingShare)} of samples`)
     notes.push(`the path holds ${pct(pathOfBusy)} of the busy samples (${pct(pathShare)} of all)`)
-    if (pollIdle > 0) notes.push(`the event loop never waited for an event: ${runsIntoLoop} of ${runs} idle stretches (${pct(agg.share(pollIdle))} of samples: polling, or the OS running other processes) went straight back into the immediate queue`)
+    if (pollIdle > 0) notes.push(`the event loop never waited for an event: ${runsIntoLoop} of ${runs} idle stretches (${pct(pollIdle / T)} of samples: polling, or the OS running other processes) went straight back into the immediate queue`)
     if (cpu !== undefined && dur && cpu / dur < busy - 0.1) notes.push(`the OS gave it ${(cpu / dur).toFixed(2)} cores of CPU time: the machine was shared; alone it takes a whole core`)
     if (busySlices !== undefined) notes.push(`busy in ${Math.round(busySlices * slices)} of ${slices} time slices`)
     else notes.push('no per-sample timestamps: steadiness over the window not checked')
-    if (repoll) notes.push(`re-polling loop: ${shortName(repoll)} hands control back and is called again at once, never parking`)
-    else notes.push('no re-poll frame on the path: if this is intended computation, it is a hot loop, not a spin')
+    notes.push(`re-polling loop: ${shortName(repoll)} hands control back and is called again at once, never parking; ${pct(spin.shortShare)} of the loop's samples are on paths of at most ${ctx.t('maxLoopDepth')} frames with no work (I/O, parsing, crypto) under them, ${pct(spin.workShare)} under work frames`)
     const numbers: Record<string, number | string> = {
       busyCores: round(busy),
       pathShare: round(pathShare),
       pathShareOfBusy: round(pathOfBusy),
       blockingShare: round(blockingShare),
-      pollIdleShare: round(agg.share(pollIdle)),
+      pollIdleShare: round(pollIdle / T),
+      loopShortShare: round(spin.shortShare),
+      loopWorkShare: round(spin.workShare),
       path: names.map(shortName).join(';'),
     }
     if (busySlices !== undefined) numbers.busySlices = round(busySlices)
-    if (repoll) numbers.repollFrame = shortName(repoll)
+    numbers.repollFrame = shortName(repoll)
     return [ctx.finding({
       severity,
       share: pathShare,
@@ -211,6 +236,57 @@ export const busyWait: Rule = {
       evidence: { stacks, numbers, notes },
     })]
   },
+}
+
+/**
+ * Spin evidence on or under the dominant path: the outermost re-poll frame on the path (or the
+ * heaviest one under its end), and the loop it belongs to (the frame itself for a re-scheduling
+ * frame, its caller for a receive / poll) doing no work: most of the loop's samples on short paths
+ * with no work frame, few under work frames.
+ */
+function spinEvidence(ctx: RuleContext, node: number, under: Uint8Array, busyWeight: number): { frame: string; shortShare: number; workShare: number } | undefined {
+  const { agg, profile: p } = ctx
+  const tot = agg.stackTotals
+  const names = agg.frameNames
+  const isIdleStack = (s: number) => { const f = p.frames[p.stackFrame[s]!]!; return f.kind === 'idle' || f.name === '(idle)' }
+  let r = -1
+  const path: number[] = []
+  for (let s = node; s >= 0; s = p.stackParent[s]!) path.unshift(s)
+  for (const s of path) if (REPOLL_RE.test(names[p.stackFrame[s]!]!)) { r = s; break }
+  if (r < 0) {
+    for (let s = node + 1; s < under.length; s++) {
+      if (!under[s] || !REPOLL_RE.test(names[p.stackFrame[s]!]!)) continue
+      if (r < 0 || tot[s]! > tot[r]!) r = s
+    }
+    if (r >= 0 && tot[r]! < 0.3 * tot[node]!) r = -1
+  }
+  if (r < 0 || tot[r]! < 0.3 * busyWeight) return undefined
+  const frame = names[p.stackFrame[r]!]!
+  const loop = RESCHEDULE_RE.test(frame) || p.stackParent[r]! < 0 ? r : p.stackParent[r]!
+  // per stack under the loop: depth below it, and whether a work frame sits between it and the leaf
+  const depth = agg.depths
+  const inLoop = new Uint8Array(p.stackFrame.length)
+  const work = new Uint8Array(p.stackFrame.length)
+  inLoop[loop] = 1
+  const w = agg.stackWeights
+  let loopW = w[loop]!
+  let shortW = w[loop]!
+  let workW = 0
+  for (let s = loop + 1; s < inLoop.length; s++) {
+    const par = p.stackParent[s]!
+    if (par < 0 || !inLoop[par]) continue
+    inLoop[s] = 1
+    work[s] = work[par]! | (WORK_RE.test(names[p.stackFrame[s]!]!) ? 1 : 0)
+    if (w[s]! <= 0 || isIdleStack(s)) continue
+    loopW += w[s]!
+    if (work[s]) workW += w[s]!
+    else if (depth[s]! - depth[loop]! <= ctx.t('maxLoopDepth')) shortW += w[s]!
+  }
+  if (loopW <= 0) return undefined
+  const shortShare = shortW / loopW
+  const workShare = workW / loopW
+  if (shortShare < ctx.t('minShortShare') || workShare > ctx.t('maxWorkShare')) return undefined
+  return { frame, shortShare, workShare }
 }
 
 function round(x: number, d = 4): number {

@@ -195,9 +195,11 @@ export const connectStorm: Rule = {
     'from the initiator stacks of the connects.',
   remedy: 'remember which peers are joined and connect only to new ones; reuse established connections (idempotent is not cheap)',
   thresholds: {
-    minShare: { default: 0.03, min: 0, max: 1, description: 'connect CPU share (of all samples) below which nothing is reported' },
-    mediumShare: { default: 0.1, min: 0, max: 1, description: 'connect CPU share for severity medium' },
-    highShare: { default: 0.25, min: 0, max: 1, description: 'connect CPU share for severity high' },
+    minShare: { default: 0.03, min: 0, max: 1, description: 'connect CPU share (of the on-CPU time) below which nothing is reported' },
+    mediumShare: { default: 0.2, min: 0, max: 1, description: 'connect CPU share for severity medium' },
+    highShare: { default: 0.5, min: 0, max: 1, description: 'connect CPU share for severity high (the majority of the node\'s CPU), whatever the node\'s absolute CPU' },
+    minCores: { default: 0.005, min: 0, description: 'connect CPU (cores) below which nothing is reported unless connects to already-connected peers recur at tick rate' },
+    tickRepeatsPerPeerMinute: { default: 60, min: 0, description: 'with network evidence: connects per already-connected peer per minute that mark a periodic tick re-connecting (a storm); fewer is connection recycling (make-before-break every few seconds), reported as info at most' },
     minPeriodicShare: { default: 0.2, min: 0, max: 1, description: 'part of the connect CPU that must sit under a periodic caller on the stacks to count as "reached from a periodic caller"' },
     minCoverage: { default: 0.7, min: 0, max: 1, description: 'with timestamps but no periodic caller on the stacks: part of the window\'s time slices that must hold connect CPU to count as recurring' },
     minRepeatConnects: { default: 5, min: 1, description: 'with network evidence: connects to already-connected peers that by themselves show a storm (reported even below minShare, as low)' },
@@ -279,13 +281,32 @@ export const connectStorm: Rule = {
     if (severity === undefined) severity = 'low' // only reached with network evidence of repeated connects
     if (!periodic) severity = minSeverity(severity, 'low')
     const repeatRate = nf && nf.windowS > 0 ? nf.already / nf.windowS : 0
-    const escalated = nf !== undefined && (evidencePeriodic || stackPeriodic) && repeatRate >= ctx.t('mediumRepeatRate') && severity === 'low'
+    // Pointlessness: connects to peers that were already connected, per such peer per minute. A tick
+    // re-joining every peer (the incident: every 100 ms) makes hundreds; recycling a connection
+    // make-before-break every few seconds makes a handful, and is healthy.
+    const perPeerPerMinute = nf && nf.windowS > 0 && nf.peersAlready > 0 ? (nf.already / nf.peersAlready) * (60 / nf.windowS) : 0
+    const tickRate = nf !== undefined && repeats && perPeerPerMinute >= ctx.t('tickRepeatsPerPeerMinute')
+    const escalated = nf !== undefined && (evidencePeriodic || stackPeriodic || tickRate) && repeatRate >= ctx.t('mediumRepeatRate') && severity === 'low'
     if (escalated) severity = 'medium'
     // a caller named only by convention (run_*, gossip) and nothing else: one step less sure
     const byNameOnly = !evidencePeriodic && !repeats && !recurring && stackPeriodic && topCaller!.kind === 'task loop, by name'
     if (byNameOnly) severity = minSeverity(severity, share >= ctx.t('highShare') ? 'high' : 'medium')
+    const connectCores = agg.cores(connect.weight)
+    let healthyNote: string | undefined
+    if (nf !== undefined && nf.connects > 0 && !tickRate) {
+      // the capture counted every outgoing connect: none re-joins a connected peer at tick rate
+      if (share < minShare) return []
+      severity = 'info'
+      healthyNote = nf.already > 0
+        ? `not a storm: ${nf.already} connect${nf.already === 1 ? '' : 's'} to ${nf.peersAlready} already-connected peer${nf.peersAlready === 1 ? '' : 's'} is ${perPeerPerMinute.toFixed(0)} per peer per minute (a tick re-joining peers makes ${ctx.t('tickRepeatsPerPeerMinute')}+): connection recycling (make-before-break), not a periodic re-join`
+        : 'not a storm: every connect in the window went to a peer that was not connected (connection setup)'
+    } else if (!tickRate && connectCores !== undefined && connectCores < ctx.t('minCores')) {
+      // too little CPU to matter, and no evidence of pointless re-connects
+      return []
+    }
 
     const notes: string[] = []
+    if (healthyNote) notes.push(healthyNote)
     const intervalMs = nf?.intervalMs
     const every = intervalMs !== undefined ? `, every ~${ms(intervalMs)}` : ''
     if (evidencePeriodic && nf!.topCaller) {
@@ -307,6 +328,7 @@ export const connectStorm: Rule = {
         `${nf.connects} connects in ${nf.windowS.toFixed(nf.windowS >= 10 ? 0 : 1)} s (${rate.toFixed(1)}/s) to ${nf.peers} peer${nf.peers === 1 ? '' : 's'}` +
         (nf.already > 0 ? `; ${nf.already} to ${nf.peersAlready} peer${nf.peersAlready === 1 ? '' : 's'} that already had an established connection` : '; none to an already-connected peer'),
       )
+      if (tickRate) notes.push(`${perPeerPerMinute.toFixed(0)} connects per already-connected peer per minute: a periodic tick re-joining peers, each one a pointless handshake`)
       if (escalated) notes.push(`at least medium${connect.weight > 0 ? ` despite ${pct(share)} of CPU` : ''}: ${repeatRate.toFixed(1)} pointless handshakes per second, a cost that grows with peers x tick rate`)
       if (nf.connects === 0 && share >= minShare) notes.push('no outgoing connects in the window: this handshake CPU is on the accepting side (peers connecting in)')
     } else {
@@ -325,7 +347,7 @@ export const connectStorm: Rule = {
       notes.push(`(program) holds another ${pct(agg.share(programW))}: Node runs much of the TLS crypto natively, outside the JS stacks (capture --native names it)`)
     }
 
-    const c = agg.cores(connect.weight)
+    const c = connectCores
     const message = connect.weight > 0 || !nf
       ? `${pct(share)} of CPU in connect/handshake (${topPath})` + (c !== undefined ? ` = ${fmtCores(c)}` : '')
       : `${nf.already} connects to already-connected peers in ${nf.windowS.toFixed(1)} s (no CPU samples of them in this profile)`
@@ -345,6 +367,8 @@ export const connectStorm: Rule = {
       numbers.connects = nf.connects
       numbers.connectsPerSecond = round(nf.windowS > 0 ? nf.connects / nf.windowS : 0, 2)
       numbers.alreadyConnectedPerSecond = round(repeatRate, 2)
+      numbers.repeatsPerPeerPerMinute = round(perPeerPerMinute, 1)
+      numbers.tickRate = tickRate ? 'yes' : 'no'
       numbers.peers = nf.peers
       numbers.alreadyConnectedConnects = nf.already
       numbers.peersAlreadyConnected = nf.peersAlready

@@ -1,16 +1,9 @@
 // Lazily computed aggregates that every rule of one run shares, and the RuleContext built on them.
 import { stackDepths, stackFrames } from '../../model/builder.js'
 import { stackTotals, stackWeights, totalWeight } from '../../model/ops.js'
+import { cpuBasis, cpuCores, cpuShare, type CpuBasis } from '../../model/cpu-basis.js'
 import type { Frame, Profile } from '../../model/types.js'
 import type { Aggregates, Evidence, Finding, Rule, RuleContext, Skip, StackExample, StackMaskInfo, WindowFacts } from './types.js'
-
-/** The profiler itself records off-CPU time as samples (so the total already covers the window). */
-function profilerRecordsIdle(p: Profile, value: number): boolean {
-  if (p.meta.sourceFormat === 'cpuprofile') return true
-  const vt = p.valueTypes[value]
-  if (vt && /wall/i.test(vt.type)) return true
-  return false
-}
 
 export class ProfileAggregates implements Aggregates {
   readonly value: number
@@ -21,7 +14,7 @@ export class ProfileAggregates implements Aggregates {
   private _depths?: Int32Array
   private _names?: string[]
   private _idle?: number
-  private _window?: WindowFacts & { capacity?: number; denominator: number; recordsIdle: boolean }
+  private _basis?: CpuBasis
 
   constructor(readonly profile: Profile, value?: number) {
     this.value = value !== undefined && value >= 0 && value < profile.values.length ? value : profile.defaultValue
@@ -52,84 +45,30 @@ export class ProfileAggregates implements Aggregates {
     return this._idle
   }
 
-  private get facts() {
-    if (this._window) return this._window
-    const p = this.profile
-    const T = this.total
-    let durationNs = p.meta.durationNs && p.meta.durationNs > 0 ? p.meta.durationNs : undefined
-    if (durationNs === undefined && p.times && p.times.length > 1) {
-      let lo = Infinity
-      let hi = -Infinity
-      for (const t of p.times) { if (t < lo) lo = t; if (t > hi) hi = t }
-      if (hi > lo) durationNs = hi - lo + (p.meta.periodNs ?? 0)
-    }
-    const cpuTimeNs = p.meta.cpuTimeNs && p.meta.cpuTimeNs > 0 ? p.meta.cpuTimeNs : undefined
-    const vt = p.valueTypes[this.value]!
-    let capacity: number | undefined
-    if (durationNs !== undefined) {
-      if (vt.unit === 'nanoseconds') capacity = durationNs
-      else if (vt.unit === 'microseconds') capacity = durationNs / 1e3
-      else if (vt.unit === 'milliseconds') capacity = durationNs / 1e6
-      else if (vt.unit === 'count' && p.meta.periodNs && p.meta.periodNs > 0) capacity = durationNs / p.meta.periodNs
-    }
-    const recordsIdle = profilerRecordsIdle(p, this.value) || this.idleWeight > 0
-    let cores: number | undefined
-    let denominator = T
-    let basis: string
-    if (cpuTimeNs !== undefined && durationNs !== undefined) {
-      cores = cpuTimeNs / durationNs
-      if (!recordsIdle && cores > 0 && cores < 1) denominator = T / cores
-      basis = recordsIdle
-        ? 'shares are of all samples, idle included'
-        : `shares are of the whole window at one core (the process used ${cores.toFixed(2)} cores)`
-    } else if (recordsIdle) {
-      if (T > 0) cores = (T - this.idleWeight) / T
-      basis = 'shares are of all samples, idle included'
-    } else if (capacity !== undefined && capacity > 0) {
-      cores = T / capacity
-      denominator = Math.max(T, capacity)
-      basis = denominator > T
-        ? `shares are of the whole window at one core (on-CPU samples only; ${cores.toFixed(2)} cores used)`
-        : 'shares are of all samples'
-    } else {
-      basis = 'shares are of all samples (the window length is unknown, so idle time is not counted)'
-    }
-    this._window = { durationNs, cpuTimeNs, cores, basis, capacity, denominator, recordsIdle }
-    return this._window
+  /** The one CPU basis (src/model/cpu-basis.ts): shares of on-CPU samples, cores from measured CPU. */
+  get basis(): CpuBasis {
+    return (this._basis ??= cpuBasis(this.profile, this.value))
   }
 
   get window(): WindowFacts {
-    const { durationNs, cpuTimeNs, cores, basis } = this.facts
-    return { ...(durationNs !== undefined ? { durationNs } : {}), ...(cpuTimeNs !== undefined ? { cpuTimeNs } : {}), ...(cores !== undefined ? { cores } : {}), basis }
+    const b = this.basis
+    return { ...(b.durationNs !== undefined ? { durationNs: b.durationNs } : {}), ...(b.cpuTimeNs !== undefined ? { cpuTimeNs: b.cpuTimeNs } : {}), ...(b.cores !== undefined ? { cores: b.cores } : {}), basis: b.sentence }
   }
 
   get denominator(): number {
-    return this.facts.denominator
+    return this.basis.busy
   }
 
   get recordsIdle(): boolean {
-    return this.facts.recordsIdle
+    return this.basis.weights === 'wall-clock samples' || this.idleWeight > 0
   }
 
   share(weight: number): number {
-    const d = this.denominator
-    return d > 0 ? Math.min(1, weight / d) : 0
+    return cpuShare(this.basis, weight)
   }
 
   cores(weight: number): number | undefined {
-    const f = this.facts
-    const T = this.total
-    if (T <= 0) return undefined
-    if (f.recordsIdle) {
-      if (f.durationNs === undefined) return undefined
-      return weight / T
-    }
-    if (f.cpuTimeNs !== undefined && f.durationNs !== undefined) {
-      const busy = T - this.idleWeight
-      return busy > 0 ? (weight / busy) * (f.cpuTimeNs / f.durationNs) : undefined
-    }
-    if (f.capacity !== undefined && f.capacity > 0) return weight / f.capacity
-    return undefined
+    return cpuCores(this.basis, weight)
   }
 
   mask(key: string, pred: (f: Frame, index: number) => boolean): StackMaskInfo {
@@ -177,7 +116,7 @@ export class ProfileAggregates implements Aggregates {
   buckets(n: number, stacks?: Uint8Array) {
     const p = this.profile
     if (!p.times || p.times.length === 0 || n < 1) return undefined
-    const end = this.facts.durationNs ?? 0
+    const end = this.basis.durationNs ?? 0
     if (!(end > 0)) return undefined
     const total = new Float64Array(n)
     const masked = new Float64Array(n)

@@ -43,9 +43,9 @@ export interface Finding {
   ruleId: string
   severity: Severity
   title: string
-  /** Share of ALL samples / CPU of the window (idle included), never of busy samples only. 0..1. */
+  /** Share of the process's on-CPU time (idle samples excluded; src/model/cpu-basis.ts). 0..1. */
   share: number
-  /** share expressed in CPU cores over the window, when the window length / CPU time is known. */
+  /** share x the CPU cores the process used over the window (measured by a capture when there is one). */
   cpuCores?: number
   /** One line. */
   message: string
@@ -96,9 +96,9 @@ export interface WindowFacts {
   durationNs?: number
   /** CPU time the process used in the window (capture). */
   cpuTimeNs?: number
-  /** Average CPU cores the whole profile stands for. */
+  /** CPU cores the process used over the window (measured, or estimated from samples). */
   cores?: number
-  /** How the denominator of shares was chosen (one sentence for notes / JSON). */
+  /** The CPU basis in one sentence (shares of what, cores from what). */
   basis: string
 }
 
@@ -109,10 +109,7 @@ export interface Aggregates {
   readonly value: number
   /** Sum of the value column over all rows (idle included). */
   readonly total: number
-  /**
-   * Denominator of every share: the total, or, for profiles that record only on-CPU samples
-   * (perf, pprof cpu) with a known window, the window's capacity when larger.
-   */
+  /** Denominator of every share: the on-CPU weight (total minus idle samples). */
   readonly denominator: number
   /** The profiler records idle time as samples (V8 `(idle)`, kernel idle frames). */
   readonly recordsIdle: boolean
@@ -127,7 +124,7 @@ export interface Aggregates {
   readonly frameNames: readonly string[]
   /** Stacks holding a frame for which pred is true; cached by key. */
   mask(key: string, pred: (f: Frame, index: number) => boolean): StackMaskInfo
-  /** Share of the whole profile (weight / denominator). */
+  /** Share of the on-CPU time (weight / denominator). */
   share(weight: number): number
   /** CPU cores a weight stands for, when the window is known. */
   cores(weight: number): number | undefined

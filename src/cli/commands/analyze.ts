@@ -56,7 +56,7 @@ const analyze: CommandModule<object, AnalyzeArgs> = {
     withInputOptions(y)
       .positional('inputs', { type: 'string', array: true, describe: 'profiles, capture.json / mesh.json files, or capture directories' })
       .option('json', { type: 'boolean', describe: 'machine-readable output (stable schema, see docs/analyze.md)' })
-      .option('fail-on', { choices: ['high', 'medium', 'low', 'info'] as const, describe: 'exit 1 when a finding of at least this severity exists' })
+      .option('fail-on', { choices: ['high', 'medium', 'low', 'info'] as const, describe: 'exit 1 when a finding of at least this severity exists (info notes never count)' })
       .option('level', { choices: ['high', 'medium', 'low', 'info'] as const, default: 'low' as const, describe: 'show findings of at least this severity' })
       .option('rules', { type: 'string', describe: 'user rules file (JSON or YAML): [{id, frame, ancestor?, threshold, severity, message, remedy?}]' })
       .option('threshold', { type: 'string', array: true, describe: 'override a rule threshold: <rule>.<key>=<value>, e.g. connect-storm.minShare=0.2 (repeatable)' })
