@@ -2,6 +2,7 @@
 import type { Profile } from '../model/types.js'
 import { selfTotalBy, totalWeight, type GroupBy } from '../model/ops.js'
 import { isConnectFrame } from './classify.js'
+import { cpuBasis, cpuCores, cpuShare, isOffCpuFrame, type CpuBasis } from '../model/cpu-basis.js'
 
 export interface RankRow {
   /** Group key: function name, file, or module. */
@@ -12,9 +13,11 @@ export interface RankRow {
   kind: string
   self: number
   total: number
-  /** Shares of the whole profile (all samples, idle included). */
+  /** Shares of the on-CPU time (src/model/cpu-basis.ts): idle samples are not CPU and are not rows. */
   selfShare: number
   totalShare: number
+  /** totalShare x the process's cores, when the basis knows them (the same figure analyze prints). */
+  totalCores?: number
   /** Running sum of selfShare down the ranking (pprof's sum%). */
   cumShare: number
   /** connect / handshake / TLS frame: what meshprof exists to find. */
@@ -30,7 +33,11 @@ export interface RankOptions {
 
 export interface RankResult {
   rows: RankRow[]
+  /** Sum of the value column, idle samples included. */
   total: number
+  /** The on-CPU part of total: the denominator of every share. */
+  busy: number
+  basis: CpuBasis
   unit: string
   valueType: string
   /** How many groups existed before --limit. */
@@ -41,14 +48,17 @@ export function rank(p: Profile, opts: RankOptions = {}): RankResult {
   const by = opts.by ?? 'function'
   const value = opts.value ?? p.defaultValue
   const total = totalWeight(p, value)
-  const groups = selfTotalBy(p, by, value)
+  const basis = cpuBasis(p, value)
+  // idle samples are time off the CPU: not a row, and not in the denominator of the shares
+  const groups = selfTotalBy(p, by, value).filter((g) => !isOffCpuFrame(g.frame))
   const key = opts.sort ?? 'self'
   // Deterministic: value desc, then the other value desc, then name.
   groups.sort((a, b) => (b[key] - a[key]) || (key === 'self' ? b.total - a.total : b.self - a.self) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
   const limited = opts.limit && opts.limit > 0 ? groups.slice(0, opts.limit) : groups
   let cum = 0
   const rows = limited.map((g): RankRow => {
-    const selfShare = total > 0 ? g.self / total : 0
+    const selfShare = cpuShare(basis, g.self)
+    const totalCores = cpuCores(basis, g.total)
     cum += selfShare
     return {
       name: g.key,
@@ -59,11 +69,12 @@ export function rank(p: Profile, opts: RankOptions = {}): RankResult {
       self: g.self,
       total: g.total,
       selfShare,
-      totalShare: total > 0 ? g.total / total : 0,
+      totalShare: cpuShare(basis, g.total),
+      ...(totalCores !== undefined ? { totalCores } : {}),
       cumShare: cum,
       connect: isConnectFrame(g.key),
     }
   })
   const vt = p.valueTypes[value]!
-  return { rows, total, unit: vt.unit, valueType: vt.type, groups: groups.length }
+  return { rows, total, busy: basis.busy, basis, unit: vt.unit, valueType: vt.type, groups: groups.length }
 }

@@ -8,7 +8,8 @@
 // take over from here.
 import type { Frame, Profile } from '../model/types.js'
 import { filterProfile, groupKey, stackWeights, totalWeight } from '../model/ops.js'
-import { isConnectFrame, isIdleFrame } from '../analyze/classify.js'
+import { isConnectFrame } from '../analyze/classify.js'
+import { isOffCpuFrame, offCpuWeight } from '../model/cpu-basis.js'
 import { UsageError } from '../util/errors.js'
 import {
   DIFF_SCHEMA_VERSION,
@@ -48,16 +49,9 @@ function cpuColumn(p: Profile): number {
   return p.valueTypes.findIndex((vt) => vt.type === 'cpu' && vt.unit === 'nanoseconds')
 }
 
-/** Sum of column `v`, only rows whose leaf frame is not idle. */
+/** Sum of column `v` over on-CPU rows: the one CPU basis's idle rule (src/model/cpu-basis.ts). */
 function busyWeight(p: Profile, v: number): number {
-  const col = p.values[v]!
-  let t = 0
-  for (let r = 0; r < p.sampleStack.length; r++) {
-    const s = p.sampleStack[r]!
-    if (s >= 0 && isIdleFrame(p.frames[p.stackFrame[s]!]!)) continue
-    t += col[r]!
-  }
-  return t
+  return totalWeight(p, v) - offCpuWeight(p, v)
 }
 
 function sumColumn(p: Profile, v: number): number {
@@ -225,7 +219,7 @@ export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}
       // is one (exact CPU time per stack), else in the share column. Idle-leaf stacks add no cores.
       const cc = basis === 'cores' ? (cpuColumn(p) >= 0 ? cpuColumn(p) : v) : -1
       const wc = cc < 0 ? undefined : cc === v ? w : stackWeights(p, cc)
-      const idle = cc < 0 ? [] : p.frames.map((f) => isIdleFrame(f))
+      const idle = cc < 0 ? [] : p.frames.map((f) => isOffCpuFrame(f))
       let scale = 0
       if (cc >= 0) {
         const busyAll = busyWeight(n.profile, cc)

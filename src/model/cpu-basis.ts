@@ -81,8 +81,14 @@ function nsPerUnit(p: Profile, value: number): number | undefined {
   return undefined
 }
 
+/** A cores figure the same way everywhere (top, analyze, flamegraph, diff): 2 decimals, 3 below 0.1. */
+export function formatCores(x: number): string {
+  if (!Number.isFinite(x)) return '-'
+  return x.toFixed(x >= 0.1 ? 2 : 3)
+}
+
 function fmtCores(c: number): string {
-  return `${c.toFixed(c >= 0.1 ? 2 : 3)} cores`
+  return `${formatCores(c)} cores`
 }
 
 export function cpuBasis(p: Profile, value = p.defaultValue): CpuBasis {

@@ -3,6 +3,7 @@
 import type { AnalysisReport, Finding, ReportFinding, Severity } from '../analyze/index.js'
 import { atLeast } from '../analyze/index.js'
 import { PLAIN, termSafe, type Style } from './style.js'
+import { formatCores } from './units.js'
 
 const LABEL: Record<Severity, string> = { high: 'HIGH', medium: 'MEDIUM', low: 'LOW', info: 'INFO' }
 
@@ -60,7 +61,7 @@ function profileHeader(r: AnalysisReport, i: number): string {
   const p = r.profiles[i]!
   const parts: string[] = []
   if (p.durationNs !== undefined) parts.push(`${(p.durationNs / 1e9).toFixed(1)} s`)
-  if (p.cores !== undefined) parts.push(`${p.cores.toFixed(2)} cores busy`)
+  if (p.cores !== undefined) parts.push(`${formatCores(p.cores)} cores busy (${p.cpuTimeNs !== undefined ? 'measured' : 'estimated from samples'})`)
   parts.push(`${p.samples.toLocaleString('en-US')} samples`)
   if (p.networkEvidence) parts.push('network evidence')
   const who = [p.name, p.pid !== undefined ? `pid ${p.pid}` : undefined].filter(Boolean).join(', ')
@@ -87,6 +88,8 @@ export function renderReport(r: AnalysisReport, opts: RenderReportOptions = {}):
     out.push(st.bold('== across captures'))
     out.push(renderFindings(cross, opts).trimEnd())
   }
+  // the CPU basis, said once: every share and cores figure above is on it
+  if (r.profiles.length) out.push(st.dim('basis: shares are of each process\'s on-CPU samples (idle is not CPU); cores = share x the process CPU the capture measured, else estimated from the samples'))
   const visible = r.findings.filter(shown)
   const hidden = r.findings.length - visible.length
   const counts = (['high', 'medium', 'low', 'info'] as const).filter((s) => r.summary[s] > 0 && atLeast(s, level)).map((s) => `${r.summary[s]} ${s}`)

@@ -22,3 +22,5 @@ export function formatPct(x: number): string {
   if (!Number.isFinite(x)) return '-'
   return `${(x * 100).toFixed(1)}%`
 }
+
+export { formatCores } from '../model/cpu-basis.js'

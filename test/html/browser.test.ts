@@ -304,7 +304,8 @@ test('findings panel lists findings as text; clicking one highlights its frames'
   assert.equal(r.code, 0, r.stderr)
   const o2 = await open(stormHtml)
   try {
-    assert.match(await o2.page.locator('#findings-list').innerText(), /high\s+Connect storm \(60\.0%\)/i)
+    // 600 of the 900 on-CPU samples: (idle) is not CPU (src/model/cpu-basis.ts)
+    assert.match(await o2.page.locator('#findings-list').innerText(), /high\s+Connect storm \(66\.7%\)/i)
     await o2.page.locator('#findings-list button').first().click()
     assert.equal((await rectOf(o2.page, 'joinPeers')).fill, MATCH)
     assert.notEqual((await rectOf(o2.page, 'emit')).fill, MATCH)

@@ -245,7 +245,7 @@ export const connectStorm: Rule = {
     minPeriodicShare: { default: 0.2, min: 0, max: 1, description: 'part of the connect CPU that must sit under a periodic caller on the stacks to count as "reached from a periodic caller"' },
     minCoverage: { default: 0.7, min: 0, max: 1, description: 'with timestamps but no periodic caller on the stacks: part of the window\'s time slices that must hold connect CPU to count as recurring' },
     minRepeatConnects: { default: 5, min: 1, description: 'with network evidence: connects to already-connected peers that by themselves show a storm (reported even below minShare, as low)' },
-    mediumRepeatRate: { default: 10, min: 0, description: 'with network evidence: connects per second to already-connected peers, from a periodic caller, that make the finding at least medium whatever its CPU share (the cost grows with peers x tick rate)' },
+    mediumRepeatRate: { default: 10, min: 0, description: 'with network evidence: connects per second to already-connected peers, from a periodic caller, that make the finding at least medium whatever its CPU share, and one step more severe than its share alone when they come at tick rate (the cost grows with peers x tick rate)' },
   },
   check(ctx: RuleContext): Finding[] {
     const { agg, profile: p } = ctx
@@ -340,8 +340,11 @@ export const connectStorm: Rule = {
     // make-before-break every few seconds makes a handful, and is healthy.
     const perPeerPerMinute = nf && nf.windowS > 0 && nf.peersAlready > 0 ? (nf.already / nf.peersAlready) * (60 / nf.windowS) : 0
     const tickRate = nf !== undefined && repeats && perPeerPerMinute >= ctx.t('tickRepeatsPerPeerMinute')
+    // Proven pointless (tick-rate re-connects) at a rate that grows with peers x tick rate: one step up
+    const stepUp = tickRate && repeatRate >= ctx.t('mediumRepeatRate') && severity !== 'high'
     const escalated = nf !== undefined && (evidencePeriodic || stackPeriodic || tickRate) && repeatRate >= ctx.t('mediumRepeatRate') && severity === 'low'
-    if (escalated) severity = 'medium'
+    if (stepUp) severity = severity === 'medium' ? 'high' : 'medium'
+    else if (escalated) severity = 'medium'
     // a caller named only by convention (run_*, gossip) and nothing else: one step less sure
     const byNameOnly = !evidencePeriodic && !repeats && !recurring && stackPeriodic && topCaller!.kind === 'task loop, by name'
     if (byNameOnly) severity = minSeverity(severity, share >= ctx.t('highShare') ? 'high' : 'medium')
@@ -383,7 +386,7 @@ export const connectStorm: Rule = {
         (nf.already > 0 ? `; ${nf.already} to ${nf.peersAlready} peer${nf.peersAlready === 1 ? '' : 's'} that already had an established connection` : '; none to an already-connected peer'),
       )
       if (tickRate) notes.push(`${perPeerPerMinute.toFixed(0)} connects per already-connected peer per minute: a periodic tick re-joining peers, each one a pointless handshake`)
-      if (escalated) notes.push(`at least medium${connect.weight > 0 ? ` despite ${pct(share)} of CPU` : ''}: ${repeatRate.toFixed(1)} pointless handshakes per second, a cost that grows with peers x tick rate`)
+      if (stepUp || escalated) notes.push(`${stepUp ? 'one step up from its CPU share' : 'at least medium'}${connect.weight > 0 ? ` (${pct(share)} of CPU)` : ''}: ${repeatRate.toFixed(1)} pointless handshakes per second, a cost that grows with peers x tick rate`)
       if (nf.connects === 0 && share >= minShare) notes.push('no outgoing connects in the window: this handshake CPU is on the accepting side (peers connecting in)')
     } else {
       notes.push('no network evidence was available (this input has no capture data): connects to already-connected peers could not be counted; `meshprof capture` records them')

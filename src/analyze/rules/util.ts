@@ -1,5 +1,6 @@
 // Small helpers the rules share: wording of numbers, severity ladders, stack trimming.
 import type { Severity } from './types.js'
+import { formatCores } from '../../model/cpu-basis.js'
 
 export function pct(x: number): string {
   if (!Number.isFinite(x)) return '-'
@@ -9,7 +10,7 @@ export function pct(x: number): string {
 
 export function cores(x: number | undefined): string {
   if (x === undefined || !Number.isFinite(x)) return ''
-  return `${x.toFixed(x >= 0.1 ? 2 : 3)} cores`
+  return `${formatCores(x)} cores`
 }
 
 export function secs(ns: number | undefined): string {

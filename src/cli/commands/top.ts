@@ -28,7 +28,7 @@ const top: CommandModule<object, TopArgs> = {
     const p = applyFilters(await loadInput(a.profile, a, io), a)
     const r = rank(p, { by: a.by, sort: a.sort, limit: a.limit })
     if (a.json) {
-      io.out(JSON.stringify({ profile: a.profile, by: a.by, sort: a.sort, valueType: r.valueType, unit: r.unit, total: r.total, groups: r.groups, rows: r.rows }, null, 2) + '\n')
+      io.out(JSON.stringify({ profile: a.profile, by: a.by, sort: a.sort, valueType: r.valueType, unit: r.unit, total: r.total, busy: r.busy, basis: r.basis, groups: r.groups, rows: r.rows }, null, 2) + '\n')
     } else {
       io.out(renderTop(r, { style: io.style, sort: a.sort }))
     }

@@ -72,6 +72,27 @@
   var totA = totals(selfA)
   var totB = selfB ? totals(selfB) : null
   var tot2 = self2 ? totals(self2) : null
+  // Idle is not CPU: (idle) subtrees are hidden by default (their weight out of every total and
+  // width), so a mostly idle node is not drawn as one grey bar; the "Show idle" button puts them back.
+  var underIdle = new Uint8Array(N)
+  for (i = 1; i < N; i++) underIdle[i] = underIdle[parent[i]] || P.kinds[P.fKind[cFrame[i - 1]]] === 'idle' ? 1 : 0
+  function busyTotals(self) {
+    var b = Float64Array.from(self)
+    for (var k = 1; k < N; k++) if (underIdle[k]) b[k] = 0
+    return totals(b)
+  }
+  var fullA = totA, fullB = totB, fullT2 = tot2
+  var busyA = busyTotals(selfA), busyB = selfB ? busyTotals(selfB) : null, busyT2 = self2 ? busyTotals(self2) : null
+  var HAS_IDLE = busyA[0] < fullA[0] || (busyB !== null && busyB[0] < fullB[0])
+  function useIdle(show) {
+    // a profile that is all idle keeps its idle: there is nothing else to draw
+    var hide = !show && (busyA[0] > 0 || (busyB !== null && busyB[0] > 0))
+    totA = hide ? busyA : fullA
+    totB = hide ? busyB : fullB
+    tot2 = hide ? busyT2 : fullT2
+    return !hide
+  }
+  useIdle(false)
   ;(function () {
     var size = new Int32Array(N).fill(1)
     for (var i = N - 1; i >= 1; i--) size[parent[i]] += size[i]
@@ -112,6 +133,7 @@
     if (u === 'count' || u === 'samples' || u === '') return s + (col.type && col.type !== 'samples' && col.type !== 'count' ? ' ' + col.type : ' samples')
     return s + ' ' + u
   }
+  function fmtCores(x) { return isFinite(x) ? x.toFixed(x >= 0.1 ? 2 : 3) : '-' }
   function pct(x) { return isFinite(x) ? (x * 100).toFixed(x >= 0.001 || x === 0 ? 1 : 3) + '%' : '-' }
   function pp(x) { return (x > 0 ? '+' : x < 0 ? '\u2212' : '\u00b1') + Math.abs(x * 100).toFixed(1) + ' pp' }
   /** "1,234 samples · 12.3 ms" for the primary column plus the second one (or the period estimate). */
@@ -146,16 +168,19 @@
   // diff colours: change of each node's total, as a share of its profile (or absolute)
   var delta = null
   var deltaMax = 0
-  if (DIFF) {
+  function computeDelta() {
+    if (!DIFF) return
     delta = new Float64Array(N)
+    deltaMax = 0
     var absMode = P.normalize === 'absolute'
     var ta = totA[0] || 1, tb = totB[0] || 1
-    for (i = 0; i < N; i++) {
+    for (var i = 0; i < N; i++) {
       delta[i] = absMode ? totA[i] - totB[i] : totA[i] / ta - totB[i] / tb
       // Idle is not work: when CPU drops, idle grows; it must not set the colour scale.
       if (i > 0 && !isIdleNode(i) && Math.abs(delta[i]) > deltaMax) deltaMax = Math.abs(delta[i])
     }
   }
+  computeDelta()
   function isIdleNode(node) {
     return node > 0 && P.kinds[P.fKind[frameOf[node]]] === 'idle'
   }
@@ -175,7 +200,15 @@
   }
 
   // ---- state ------------------------------------------------------------------------------
-  var state = { zoom: 0, icicle: !!P.icicle, shape: 'after', query: null, queryLabel: '', finding: -1 }
+  // A diff opens on the shape where the change is: the before shape when the process used less CPU
+  // after (a fix that removed work draws what went away, not the almost empty after shape).
+  function openingShape() {
+    if (!DIFF) return 'after'
+    var bm = P.beforeMeta || {}
+    if (bm.cores !== undefined && P.meta.cores !== undefined) return bm.cores > P.meta.cores ? 'before' : 'after'
+    return busyB[0] > busyA[0] ? 'before' : 'after'
+  }
+  var state = { zoom: 0, icicle: !!P.icicle, shape: openingShape(), showIdle: false, query: null, queryLabel: '', finding: -1 }
   var matched = new Uint8Array(F)
   var matchInfo = null
   function shapeTot() { return DIFF && state.shape === 'before' ? totB : totA }
@@ -537,11 +570,14 @@
     if (TIME[cols[0].unit]) parts.push(['profiled', fmtVal(tot, cols[0])])
     else if (cols[1] && TIME[cols[1].unit]) parts.push(['profiled', fmtVal(tot2v, cols[1])])
     else if (samples === null) parts.push([cols[0].type || 'value', fmtVal(tot, cols[0])])
-    if (meta.cpuTimeNs) {
-      var cpu = fmtNs(meta.cpuTimeNs)
-      if (meta.durationNs) cpu += ' (' + (meta.cpuTimeNs / meta.durationNs).toFixed(2) + ' cores)'
-      parts.push(['CPU used', cpu])
+    if (meta.cores !== undefined) {
+      // the same figure as top and analyze (src/model/cpu-basis.ts)
+      var cpu = fmtCores(meta.cores) + ' cores'
+      if (meta.coresFrom === 'measured' && meta.cpuTimeNs) cpu += ' (' + fmtNs(meta.cpuTimeNs) + ', measured)'
+      else if (meta.coresFrom === 'samples') cpu += ' (estimated from the samples)'
+      parts.push(['CPU', cpu])
     }
+    if (meta.weights) parts.push(['weights', meta.weights])
     if (meta.backend) parts.push(['via', meta.backend])
     else if (meta.sourceFormat) parts.push(['format', meta.sourceFormat])
     return parts
@@ -568,7 +604,7 @@
     var box = $('summary')
     var top = $('top5')
     if (!DIFF) {
-      renderParts(box, summaryParts(P.meta, totA[0], tot2 ? tot2[0] : 0, P.rows, P.cols))
+      renderParts(box, summaryParts(P.meta, fullA[0], fullT2 ? fullT2[0] : 0, P.rows, P.cols))
       var rows = Array.from(selfByName(selfA)).sort(function (a, b) { return b[1] - a[1] || (S[a[0]] < S[b[0]] ? -1 : 1) }).slice(0, 5)
       if (rows.length) top.appendChild(el('span', '', 'top self:'))
       rows.forEach(function (r) {
@@ -583,15 +619,15 @@
       var bm = P.beforeMeta || {}
       var l1 = el('div')
       l1.appendChild(document.createTextNode('before: '))
-      renderParts(l1, summaryParts(bm, totB[0], 0, P.beforeRows, P.cols))
+      renderParts(l1, summaryParts(bm, fullB[0], 0, P.beforeRows, P.cols))
       var l2 = el('div')
       l2.appendChild(document.createTextNode('after: '))
-      renderParts(l2, summaryParts(P.meta, totA[0], 0, P.rows, P.cols))
+      renderParts(l2, summaryParts(P.meta, fullA[0], 0, P.rows, P.cols))
       box.appendChild(l1)
       box.appendChild(l2)
-      if (bm.cpuTimeNs && bm.durationNs && P.meta.cpuTimeNs && P.meta.durationNs) {
-        var c0 = bm.cpuTimeNs / bm.durationNs, c1 = P.meta.cpuTimeNs / P.meta.durationNs
-        box.appendChild(el('div', '', 'CPU: ' + c0.toFixed(2) + ' \u2192 ' + c1.toFixed(2) + ' cores (' + (c0 > 0 ? ((c1 - c0) / c0 * 100).toFixed(0) + '%' : 'new') + ')'))
+      if (bm.cores !== undefined && P.meta.cores !== undefined) {
+        var c0 = bm.cores, c1 = P.meta.cores
+        box.appendChild(el('div', '', 'CPU: ' + fmtCores(c0) + ' \u2192 ' + fmtCores(c1) + ' cores (' + (c0 > 0 ? ((c1 - c0) / c0 * 100).toFixed(0) + '%' : 'new') + ')'))
       }
       box.appendChild(el('div', '', P.normalize === 'absolute' ? 'colour: absolute change of each frame\u2019s total' : 'colour: change of each frame\u2019s total as a share of its profile (percentage points)'))
       var sa = selfByName(selfA), sb = selfByName(selfB)
@@ -656,6 +692,20 @@
     relayout()
     updateMatchText()
   }
+  function setIdle(show) {
+    state.showIdle = useIdle(show)
+    computeDelta()
+    var b = $('btn-idle')
+    b.classList.toggle('on', state.showIdle)
+    b.setAttribute('aria-pressed', state.showIdle ? 'true' : 'false')
+    b.textContent = state.showIdle ? 'Hide idle' : 'Show idle'
+    relayout()
+    updateMatchText()
+  }
+  if (HAS_IDLE) {
+    $('btn-idle').hidden = false
+    $('btn-idle').addEventListener('click', function () { setIdle(!state.showIdle) })
+  }
   $('btn-flame').addEventListener('click', function () { setLayout(false) })
   $('btn-icicle').addEventListener('click', function () { setLayout(true) })
   $('btn-reset').addEventListener('click', function () { zoomTo(0) })
@@ -663,7 +713,7 @@
     $('shapeseg').hidden = false
     $('btn-after').addEventListener('click', function () { setShape('after') })
     $('btn-before').addEventListener('click', function () { setShape('before') })
-    $('btn-after').classList.add('on')
+    $('btn-' + state.shape).classList.add('on')
   }
   document.addEventListener('keydown', function (ev) {
     if (ev.key === 'Escape') {
@@ -690,7 +740,7 @@
     nodes: N,
     draws: function () { return draws },
     state: function () {
-      return { zoom: state.zoom, zoomName: nameOf(state.zoom), icicle: state.icicle, shape: state.shape, query: state.query, matchShare: api.matchShare, finding: state.finding }
+      return { zoom: state.zoom, zoomName: nameOf(state.zoom), icicle: state.icicle, shape: state.shape, showIdle: state.showIdle, query: state.query, matchShare: api.matchShare, finding: state.finding }
     },
     /** Visible rectangles in canvas CSS pixels, as drawn. */
     rects: function () {
@@ -704,7 +754,7 @@
       }
       return out
     },
-    /** Total weight of the current shape (all samples; nothing dropped). */
+    /** Total weight of the current shape (every sample, idle only when shown; nothing dropped). */
     total: function () { return shapeTot()[0] },
     totalOf: function (name) {
       var s = 0

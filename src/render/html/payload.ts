@@ -6,6 +6,7 @@
 // ends in two linear passes. Every node with weight is kept: nothing is dropped for being small.
 import type { Frame, FrameKind, Profile } from '../../model/types.js'
 import { isConnectFrame } from '../../analyze/classify.js'
+import { cpuBasis } from '../../model/cpu-basis.js'
 
 export const KINDS: readonly FrameKind[] = ['js', 'native', 'kernel', 'gc', 'idle', 'program', 'unknown']
 
@@ -34,6 +35,11 @@ export interface PayloadMeta {
   backend?: string
   sourceFormat?: string
   startTimeNs?: number
+  /** The one CPU basis (src/model/cpu-basis.ts): the process's cores, where they come from, in words. */
+  cores?: number
+  coresFrom?: 'measured' | 'samples'
+  weights?: string
+  basis?: string
 }
 
 /** One value column shipped to the page. */
@@ -388,6 +394,10 @@ function metaOf(p: Profile): PayloadMeta {
   if (m.backend !== undefined) out.backend = String(m.backend)
   if (m.sourceFormat !== undefined) out.sourceFormat = String(m.sourceFormat)
   if (m.startTimeNs !== undefined && Number.isFinite(m.startTimeNs)) out.startTimeNs = m.startTimeNs
+  const b = cpuBasis(p)
+  if (b.cores !== undefined) { out.cores = b.cores; out.coresFrom = b.coresFrom! }
+  out.weights = b.weights
+  out.basis = b.sentence
   return out
 }
 
