@@ -65,7 +65,9 @@ function shortName(r: DiffRow): string {
  * when their change is at least a quarter of the top one; the rest are the top rows. Shown by |Δ|.
  */
 export function headlineRows(d: DiffResult, n: number): DiffRow[] {
-  const cand = d.rows.filter((r) => r.kind !== 'idle' && r.status !== 'same')
+  const moved = d.rows.filter((r) => r.kind !== 'idle' && r.status !== 'same')
+  // context rows (thread roots, runtime polls: under nearly everything) only when nothing else moved
+  const cand = moved.some((r) => !r.context) ? moved.filter((r) => !r.context) : moved
   if (cand.length === 0 || n <= 0) return []
   const mag = (r: DiffRow) => Math.abs(rowChange(r, d.basis, 'total'))
   const top = mag(cand[0]!)
