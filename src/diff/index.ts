@@ -8,7 +8,7 @@
 // take over from here.
 import type { Frame, Profile } from '../model/types.js'
 import { filterProfile, groupKey, stackWeights, totalWeight } from '../model/ops.js'
-import { isConnectFrame } from '../analyze/classify.js'
+import { isConnectFrame, isScaffoldingFrame } from '../analyze/classify.js'
 import { isOffCpuFrame, offCpuWeight } from '../model/cpu-basis.js'
 import { UsageError } from '../util/errors.js'
 import {
@@ -293,6 +293,12 @@ export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}
   }
   // a frame under at least CONTEXT_COVER of all a side's samples is scaffolding on that side
   const covers = (acc: Acc, total: number, k: number) => total > 0 && (acc.total[k] ?? 0) >= CONTEXT_COVER * total
+  // runtime scaffolding (tokio's task polls, Instrumented::poll, std's thread start) whose change is
+  // its callees' change, not its own self time: the callees explain it
+  const passThrough = (name: string, d: DiffRow['delta']) => {
+    const [self, total] = basis === 'cores' ? [d.selfCores!, d.totalCores!] : [d.selfShare, d.totalShare]
+    return Math.abs(self) <= 0.1 * Math.abs(total) && isScaffoldingFrame(name)
+  }
   const rows: DiffRow[] = []
   let appeared = 0
   let gone = 0
@@ -320,7 +326,7 @@ export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}
       ...(f.module !== undefined ? { module: f.module } : {}),
       kind: f.kind,
       connect: by === 'function' ? isConnectFrame({ ...f, name }) : isConnectFrame(name),
-      context: (f.kind === 'program' && f.name !== '(program)') || (covers(accB, sumB.total, k) && covers(accA, sumA.total, k)),
+      context: (f.kind === 'program' && f.name !== '(program)') || (covers(accB, sumB.total, k) && covers(accA, sumA.total, k)) || passThrough(f.name, delta),
       before: b,
       after: a,
       delta,
