@@ -79,6 +79,11 @@ export function isConnectLibraryFrame(name: string): boolean {
 /** The server side of a TLS handshake, by library: rustls' server state machine, an acceptor, OpenSSL's accept. */
 const SERVER_HANDSHAKE_RE = /(?:^|[<:\s])(?:rustls::server::|tokio_rustls::server::|tokio_rustls::Accept\b|tokio_rustls::TlsAcceptor|tokio_native_tls::TlsAcceptor|native_tls::TlsAcceptor|openssl::ssl::SslAcceptor|quinn::endpoint::Incoming|rustls::ServerConnection)|^(?:SSL_accept|ssl3_accept|tls_process_client_hello|tls_construct_server_)/
 
+/** A frame of the server side of a TLS handshake (by library). */
+export function isServerHandshakeFrame(name: string): boolean {
+  return SERVER_HANDSHAKE_RE.test(name)
+}
+
 const ACCEPT_WORDS = new Set(['accept', 'accepting', 'acceptor', 'serve', 'server', 'listen', 'listener', 'incoming', 'inbound'])
 
 /**

@@ -15,7 +15,8 @@ after(killAll)
 
 const MESH = join(ROOT, 'fixtures', 'rust-mesh', 'mesh.mjs')
 const NODES = 4
-const HANDSHAKE = /rustls|tokio_rustls|ring::|GFp_|handshake|connect_peer|join_peers|Connect|connect/
+/** The handshake / connect frames of this program: tokio-rustls, rustls, ring, and its own join_peers / connect_peer. */
+const HANDSHAKE = /^<?(tokio_rustls|rustls|ring)::|^GFp_|^rust_mesh_node::Node::(join_peers|connect_peer)::/
 
 /** Build the Rust node (cached by source hash); a skip reason when this machine cannot. */
 function buildOrSkip(): string | false {
@@ -147,8 +148,8 @@ describe('Rust tokio + rustls mesh through perf (the incident\'s stack)', { skip
     const cpu = lines.findIndex((l) => /^CPU/.test(l))
     assert.ok(cpu >= 0, r.stdout)
     const movers = lines.slice(cpu + 1, cpu + 4)
-    for (const m of movers) assert.match(m.split(' (total)')[0]!, HANDSHAKE, `headline:\n${movers.join('\n')}`)
-    for (const m of movers) assert.doesNotMatch(m, /tokio-runtime-w|ScopedKey|worker::run|Core<T,S>::poll|start_thread/, `headline:\n${movers.join('\n')}`)
+    for (const m of movers) assert.match(m.split(' (total)')[0]!.trim(), HANDSHAKE, `headline:\n${movers.join('\n')}`)
+    for (const m of movers) assert.doesNotMatch(m, /tokio-runtime-w|ScopedKey|worker::run|Core<T,S>::poll|start_thread|gossip_tick|main::/, `headline:\n${movers.join('\n')}`)
     assert.match(r.stdout, /^resolved: connect-storm \(HIGH\)/m, r.stdout)
     const j = JSON.parse((await meshprof(['diff', STORM, FIXED, '--json'])).stdout)
     assert.ok(j.cpu.change < -0.3, `CPU change ${j.cpu.change}`)

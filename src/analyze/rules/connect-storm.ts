@@ -3,7 +3,7 @@
 // (capture), count connects to peers that already had an established connection and name the
 // periodic caller from the connects' initiator stacks: in Node the handshake CPU sits under the
 // socket callbacks (afterConnect, onConnectSecure), not under the timer that started it.
-import { frameParts, isAcceptSideFrame, isConnectFrame, isConnectLibraryFrame, isLoopTaskFrame, isPeriodicFrame, isScaffoldingFrame } from '../classify.js'
+import { frameParts, isAcceptSideFrame, isConnectFrame, isConnectLibraryFrame, isServerHandshakeFrame, isLoopTaskFrame, isPeriodicFrame, isScaffoldingFrame } from '../classify.js'
 import type { ConnectEvent, NetworkEvidence } from '../../model/types.js'
 import { stackFrames } from '../../model/builder.js'
 import type { Finding, Rule, RuleContext, Severity } from './types.js'
@@ -280,10 +280,12 @@ export const connectStorm: Rule = {
       const own = nearestOwnFrame(names, info.first)
       // the accepting side (peers' handshakes into this node, under accept_loop / a TLS acceptor) was
       // not started by any caller of this node, periodic or not
-      const acceptAt = own >= 0 && isAcceptSideFrame(names[own]!) ? own : names.findIndex((n) => n !== '' && isAcceptSideFrame(n))
+      // (the program's own function by its name; below it only a server-side TLS frame: a kernel frame
+      // such as tcp_validate_incoming runs the loopback peer's receive path on a client's stack)
+      const acceptAt = own >= 0 && isAcceptSideFrame(names[own]!) ? own : names.findIndex(isServerHandshakeFrame)
       if (acceptAt >= 0) {
         acceptW += w[s]!
-        const root = callerName(names[own >= 0 && acceptAt > own ? own : acceptAt]!)
+        const root = callerName(names[acceptAt]!)
         acceptRoots.set(root, (acceptRoots.get(root) ?? 0) + w[s]!)
       } else if (info.periodic >= 0 && info.kind) {
         periodicW += w[s]!
