@@ -287,7 +287,10 @@ function crossCapture(inputs: readonly AnalyzedInput[], thresholds: Map<string, 
         let k = 0
         for (let r = 0; r < p.sampleStack.length; r++) { const st = p.sampleStack[r]!; if (st >= 0 && m.stacks[st]) k++ }
         const stacks = agg.topStacks(m.stacks, 3)
-        return { share: agg.share(m.weight), rows: p.sampleStack.length, k, stacks }
+        // growth with uptime is growth of its cost: the telemetry's cores (share x the process's
+        // cores), not its share of a CPU total that itself grows with it
+        const cores = agg.cores(m.weight)
+        return { share: cores ?? agg.share(m.weight), ofCore: cores !== undefined, rows: p.sampleStack.length, k, stacks }
       }
       const A = measure(first)
       const B = measure(last)
@@ -306,7 +309,7 @@ function crossCapture(inputs: readonly AnalyzedInput[], thresholds: Map<string, 
         const frames = [...new Set(B.stacks.map((st) => [...st.frames].reverse().find((n) => isTelemetryName(n))).filter((x): x is string => x !== undefined))]
         out.push({
           ruleId: 'telemetry-growth', severity, title: 'Telemetry cost grows with uptime', share: B.share,
-          message: `tracing/telemetry CPU grew from ${pct(A.share)} to ${pct(B.share)} of CPU between captures of ${name} ${gapS.toFixed(0)} s apart` + (frames.length ? `: ${frames.slice(0, 2).join(', ')}` : ''),
+          message: `tracing/telemetry CPU grew from ${pct(A.share)} to ${pct(B.share)} of ${A.ofCore && B.ofCore ? 'a core' : 'CPU'} between captures of ${name} ${gapS.toFixed(0)} s apart` + (frames.length ? `: ${frames.slice(0, 2).join(', ')}` : ''),
           remedy: RULES.find((r) => r.id === 'telemetry-growth')!.remedy, frames,
           evidence: {
             stacks: B.stacks,

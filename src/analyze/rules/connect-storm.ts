@@ -342,11 +342,14 @@ export const connectStorm: Rule = {
     // make-before-break every few seconds makes a handful, and is healthy.
     const perPeerPerMinute = nf && nf.windowS > 0 && nf.peersAlready > 0 ? (nf.already / nf.peersAlready) * (60 / nf.windowS) : 0
     const tickRate = nf !== undefined && repeats && perPeerPerMinute >= ctx.t('tickRepeatsPerPeerMinute')
-    // Proven pointless (tick-rate re-connects) at a rate that grows with peers x tick rate: one step up
+    // Proven pointless (tick-rate re-connects): the majority of the node's CPU is high whatever its
+    // absolute CPU; below that, the rate of pointless handshakes (it grows with peers x tick rate)
+    // decides: at mediumRepeatRate or more one step above the share's ladder, else low.
     const stepUp = tickRate && repeatRate >= ctx.t('mediumRepeatRate') && severity !== 'high'
     const escalated = nf !== undefined && (evidencePeriodic || stackPeriodic || tickRate) && repeatRate >= ctx.t('mediumRepeatRate') && severity === 'low'
     if (stepUp) severity = severity === 'medium' ? 'high' : 'medium'
     else if (escalated) severity = 'medium'
+    else if (tickRate && share < ctx.t('highShare')) severity = 'low'
     // a caller named only by convention (run_*, gossip) and nothing else: one step less sure
     const byNameOnly = !evidencePeriodic && !repeats && !recurring && stackPeriodic && topCaller!.kind === 'task loop, by name'
     if (byNameOnly) severity = minSeverity(severity, share >= ctx.t('highShare') ? 'high' : 'medium')
