@@ -53,6 +53,12 @@ test('overloaded host (storm mesh, more nodes than cores): cores never exceed th
       }
       const shown = formatCores(measured)
       assert.match(text, new RegExp(`${file.replace(/[.]/g, '\\.')} .*: [\\d.]+ s, ${shown.replace('.', '\\.')} cores busy \\(measured\\)`))
+      // diff: the node's cores on each side
+      const dn = diffNodes.find((n: any) => n.name === raw.process.name)
+      assert.ok(dn && Math.abs(dn.before.cores - measured) < 1e-9, `${file}: diff ${dn?.before?.cores} vs ${measured}`)
+      // top and the flamegraph: one CLI run each per file, so two nodes (the first and the last) keep
+      // the test short; analyze and diff above cover every node
+      if (file !== files[0] && file !== files[files.length - 1]) continue
       // top: the same process CPU, and no row worth more than the whole
       const t = await runCli(['top', join(dir, file), '--json', '--sort', 'total', '--limit', '0'])
       const tj = JSON.parse(t.stdout)
@@ -67,9 +73,6 @@ test('overloaded host (storm mesh, more nodes than cores): cores never exceed th
       const payload = payloadOf(readFileSync(html, 'utf8'))
       assert.equal(payload.meta.coresFrom, 'measured')
       assert.ok(Math.abs(payload.meta.cores - measured) < 1e-9, `${file}: flamegraph ${payload.meta.cores} vs ${measured}`)
-      // diff: the node's cores on each side
-      const dn = diffNodes.find((n: any) => n.name === raw.process.name)
-      assert.ok(dn && Math.abs(dn.before.cores - measured) < 1e-9, `${file}: diff ${dn?.before?.cores} vs ${measured}`)
       process.stderr.write(`${file}: ${shown} cores measured; wall-clock samples ${tj.total.toFixed(0)} of which on-CPU ${tj.busy.toFixed(0)}\n`)
     }
     assert.ok(storms >= nodes - 1, `connect-storm on only ${storms} of ${nodes} nodes`)

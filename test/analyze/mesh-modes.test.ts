@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, runCli } from '../helpers/cli.js'
-import { MESH, startMesh, until, cpuTicks, waitSpinning, capture as captureTo } from '../helpers/mesh.js'
+import { MESH, startMesh, until, cpuTicks, waitSpinning, perfReady, capture as captureTo } from '../helpers/mesh.js'
 import { loadProfiles } from '../../src/formats/index.js'
 import { analyzeProfileDetailed } from '../../src/analyze/index.js'
 
@@ -217,14 +217,7 @@ test('span-leak mesh: telemetry-growth (medium+) within ONE capture window on ev
   }
 })
 
-const perfOk = (() => {
-  if (spawnSync('gcc', ['--version']).status !== 0) return 'gcc not found'
-  if (spawnSync('perf', ['--version']).status !== 0) return 'perf not found'
-  try {
-    if (Number(readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8')) > 2) return 'perf_event_paranoid > 2'
-  } catch { /* not linux */ }
-  return true
-})()
+const perfOk = perfReady()
 const NATIVE_SKIP = MESH_SKIP || !existsSync(NATIVE_SRC) ? 'native fixture missing' : perfOk === true ? false : `${perfOk}; skipping the native connect storm`
 
 test('native C connect storm through perf: connect-storm flagged', { skip: NATIVE_SKIP }, async () => {

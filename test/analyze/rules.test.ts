@@ -344,3 +344,81 @@ test('findings are sorted by severity, then share; shares are of the on-CPU samp
   const withIdle = analyzeProfile(await folded('main;gossip_tick;dial 30\n(garbage collector) 40\nmain;idle 30\n(idle) 100\n'))
   assert.deepEqual(withIdle.map((f) => [f.ruleId, f.severity, f.share]), [['gc-pressure', 'high', 0.4], ['connect-storm', 'medium', 0.3]])
 })
+
+// ---------------------------------------------------------------- issue 9 / 15: severity follows cost and pointlessness
+
+/** Connects every `everyMs` to each of `peers`, all to peers that were already connected. */
+function reconnects(peers: number, everyMs: number, windowMs: number, periodic = true): NetworkEvidence {
+  const remotes = Array.from({ length: peers }, (_, i) => `127.0.0.1:${7001 + i}`)
+  const connects: ConnectEvent[] = []
+  for (let t = 10; t < windowMs; t += everyMs) {
+    for (const remote of remotes) {
+      connects.push({ t, remote, tls: true, alreadyConnected: true, initiator: periodic ? ['processTimers', 'listOnTimeout', 'runGossip', 'joinPeers', 'connectPeer', 'connect'] : ['processTimers', 'listOnTimeout', 'recycleConnections', 'recyclePeer', 'connectPeer', 'connect'] })
+    }
+  }
+  return { source: 'node-diagnostics-channel', windowMs, connects, snapshots: [{ t: 0, remotes }, { t: windowMs, remotes }] }
+}
+
+test('connect-storm: a node at 5% of a core with 90% of it in handshakes to connected peers at tick rate is HIGH', () => {
+  // 100 ms tick to 5 peers; the node is mostly idle and the OS measured 0.05 cores for it
+  const p = timeline({
+    durationMs: 3000,
+    meta: { cpuTimeNs: 0.05 * 3e9 },
+    at: (t) => (t % 100 < 9 ? 'ssl.onhandshakedone;TLSSocket._finishInit;onConnectSecure' : t % 100 < 10 ? `${TIMER};runGossip;emitGossip` : '(idle)'),
+    network: reconnects(5, 100, 3000),
+  })
+  const [f] = byRule(analyzeProfile(p), 'connect-storm')
+  assert.ok(f, 'not flagged')
+  assert.equal(f.severity, 'high', f.evidence.notes.join('\n'))
+  assert.ok(Math.abs(f.share - 0.9) < 0.01, String(f.share))
+  assert.ok(Math.abs(f.cpuCores! - 0.045) < 0.001, `cores = share x measured CPU: ${f.cpuCores}`)
+  assert.equal(f.evidence.numbers.tickRate, 'yes')
+})
+
+test('connect-storm: make-before-break recycling every 3 s is info at most, even at a large share of a small CPU', () => {
+  const p = timeline({
+    durationMs: 6000,
+    meta: { cpuTimeNs: 0.03 * 6e9 },
+    at: (t) => (t % 3000 < 40 ? 'ssl.onhandshakedone;onConnectSecure' : t % 100 < 1 ? `${TIMER};runGossip;emitGossip` : '(idle)'),
+    network: reconnects(17, 3000, 6000, false),
+  })
+  const fs = analyzeProfile(p)
+  const [f] = byRule(fs, 'connect-storm')
+  assert.ok(f, 'the recycling is explained as an info note')
+  assert.equal(f.severity, 'info')
+  assert.match(f.evidence.notes[0]!, /connection recycling \(make-before-break\)/)
+  assert.deepEqual(mediumPlus(fs), [])
+  assert.ok(!fs.some((x) => x.severity === 'low'))
+})
+
+test('connect-storm: several nodes together state the mesh-wide cost', () => {
+  const node = (i: number) => timeline({
+    durationMs: 3000,
+    meta: { cpuTimeNs: 0.05 * 3e9, pid: 100 + i, name: `n${i}` },
+    at: (t) => (t % 100 < 9 ? 'ssl.onhandshakedone;onConnectSecure' : t % 100 < 10 ? `${TIMER};runGossip;emitGossip` : '(idle)'),
+    network: reconnects(5, 100, 3000),
+  })
+  const r = analyzeProfiles([0, 1, 2].map((i) => ({ input: `n${i}`, profile: node(i) })))
+  const storms = r.findings.filter((f) => f.ruleId === 'connect-storm')
+  assert.equal(storms.length, 3)
+  for (const f of storms) assert.match(f.evidence.notes.join('\n'), /mesh-wide: 3 nodes x 0\.045 cores = 0\.14 cores in pointless handshakes/)
+})
+
+test('busy-wait: a saturated HTTP server (nextTick machinery over parsing and writes) is not a spin; the re-poll loop is', () => {
+  const server = timeline({
+    durationMs: 3000,
+    meta: { cpuTimeNs: 2.97e9 },
+    at: (_t, i) => (i % 3 === 0
+      ? 'processTicksAndRejections;endReadableNT;emit;(anonymous);end;Writable.uncork;clearBuffer;writevGeneric;writev'
+      : i % 3 === 1 ? 'processTicksAndRejections;endReadableNT;emit;(anonymous);JSON.parse' : 'processTicksAndRejections;endReadableNT;emit;(anonymous);handleOrder;digest'),
+  })
+  assert.deepEqual(byRule(analyzeProfile(server), 'busy-wait'), [])
+  // the same gates, a loop with nothing under it but a receive that comes back empty
+  const spin = timeline({
+    durationMs: 3000,
+    meta: { cpuTimeNs: 2.97e9 },
+    at: (_t, i) => (i % 2 ? 'processImmediate;selectLoop;recvEvent' : 'processImmediate;selectLoop'),
+  })
+  const [f] = byRule(analyzeProfile(spin), 'busy-wait')
+  assert.equal(f?.severity, 'high')
+})

@@ -8,6 +8,22 @@ import { ROOT, runCli } from './cli.js'
 
 export const MESH = join(ROOT, 'fixtures', 'mesh', 'mesh.js')
 
+/** Calls onMsg with every JSON line the process prints on stdout (other lines are skipped). */
+function onJsonLines(proc: ChildProcess, onMsg: (msg: any) => void): void {
+  let buf = ''
+  proc.stdout!.on('data', (d) => {
+    buf += d
+    let nl
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      let msg: any
+      try { msg = JSON.parse(line) } catch { continue }
+      onMsg(msg)
+    }
+  })
+}
+
 export interface Mesh {
   pids: number[]
   proc: ChildProcess
@@ -22,39 +38,30 @@ export function startMesh(mode: string, nodes: number): Promise<Mesh> {
     // this test never competes for 9229 with other tests running at the same time
     const proc = spawn(process.execPath, [MESH, '--nodes', String(nodes), '--mode', mode, '--fanout', String(nodes - 1), '--quiet', '--stdin-exit', '--node-arg=--inspect-port=0'], { stdio: ['pipe', 'pipe', 'pipe'] })
     const stats = new Map<number, any>()
-    let buf = ''
     let err = ''
     let started = false
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`mesh ${mode} did not come up in 30 s: ${err}`)) }, 30000)
     proc.stderr!.on('data', (d) => { err += d })
-    proc.stdout!.on('data', (d) => {
-      buf += d
-      let nl
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl)
-        buf = buf.slice(nl + 1)
-        let msg: any
-        try { msg = JSON.parse(line) } catch { continue }
-        if (msg.stat) stats.set(msg.stat.index, msg.stat)
-        if (msg.mesh && !started) {
-          started = true
-          clearTimeout(timer)
-          const exited = new Promise<void>((r) => proc.once('exit', () => r()))
-          resolve({
-            pids: msg.mesh.pids,
-            proc,
-            stats,
-            async stop() {
-              if (proc.exitCode === null && proc.signalCode === null) {
-                proc.stdin!.end()
-                proc.kill('SIGTERM')
-              }
-              await exited
-              // the nodes exit with their parent; make sure (by pid) none is left
-              for (const pid of msg.mesh.pids) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
-            },
-          })
-        }
+    onJsonLines(proc, (msg) => {
+      if (msg.stat) stats.set(msg.stat.index, msg.stat)
+      if (msg.mesh && !started) {
+        started = true
+        clearTimeout(timer)
+        const exited = new Promise<void>((r) => proc.once('exit', () => r()))
+        resolve({
+          pids: msg.mesh.pids,
+          proc,
+          stats,
+          async stop() {
+            if (proc.exitCode === null && proc.signalCode === null) {
+              proc.stdin!.end()
+              proc.kill('SIGTERM')
+            }
+            await exited
+            // the nodes exit with their parent; make sure (by pid) none is left
+            for (const pid of msg.mesh.pids) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
+          },
+        })
       }
     })
     proc.on('exit', (code) => { if (!started) { clearTimeout(timer); reject(new Error(`mesh ${mode} exited (${code}): ${err}`)) } })
@@ -112,22 +119,13 @@ export function spawnReady(cmd: string, args: string[], key: string, ms = 15000)
   return new Promise((resolve, reject) => {
     const proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] })
     const lines: any[] = []
-    let buf = ''
     let err = ''
     let done = false
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${args.join(' ')}: no "${key}" line in ${ms} ms: ${err}`)) }, ms)
     proc.stderr!.on('data', (d) => { err += d })
-    proc.stdout!.on('data', (d) => {
-      buf += d
-      let nl
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl)
-        buf = buf.slice(nl + 1)
-        let msg: any
-        try { msg = JSON.parse(line) } catch { continue }
-        lines.push(msg)
-        if (msg[key] && !done) { done = true; clearTimeout(timer); resolve({ proc, info: msg[key], lines }) }
-      }
+    onJsonLines(proc, (msg) => {
+      lines.push(msg)
+      if (msg[key] && !done) { done = true; clearTimeout(timer); resolve({ proc, info: msg[key], lines }) }
     })
     proc.on('exit', (code) => { if (!done) { clearTimeout(timer); reject(new Error(`${args.join(' ')} exited (${code}): ${err}`)) } })
   })
