@@ -8,7 +8,7 @@
 // take over from here.
 import type { Frame, Profile } from '../model/types.js'
 import { filterProfile, groupKey, stackWeights, totalWeight } from '../model/ops.js'
-import { isConnectFrame } from '../analyze/classify.js'
+import { isConnectFrame, isScaffoldingFrame } from '../analyze/classify.js'
 import { isOffCpuFrame, offCpuWeight } from '../model/cpu-basis.js'
 import { UsageError } from '../util/errors.js'
 import {
@@ -291,6 +291,14 @@ export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}
       totalCores: basis === 'cores' ? (acc.totalCores[k] ?? 0) : null,
     }
   }
+  // a frame under at least CONTEXT_COVER of all a side's samples is scaffolding on that side
+  const covers = (acc: Acc, total: number, k: number) => total > 0 && (acc.total[k] ?? 0) >= CONTEXT_COVER * total
+  // runtime scaffolding (tokio's task polls, Instrumented::poll, std's thread start) whose change is
+  // its callees' change, not its own self time: the callees explain it
+  const passThrough = (name: string, d: DiffRow['delta']) => {
+    const [self, total] = basis === 'cores' ? [d.selfCores!, d.totalCores!] : [d.selfShare, d.totalShare]
+    return Math.abs(self) <= 0.1 * Math.abs(total) && isScaffoldingFrame(name)
+  }
   const rows: DiffRow[] = []
   let appeared = 0
   let gone = 0
@@ -317,7 +325,8 @@ export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}
       ...(by === 'function' && !stripLines && f.line ? { line: f.line } : {}),
       ...(f.module !== undefined ? { module: f.module } : {}),
       kind: f.kind,
-      connect: isConnectFrame(name),
+      connect: by === 'function' ? isConnectFrame({ ...f, name }) : isConnectFrame(name),
+      context: (f.kind === 'program' && f.name !== '(program)') || (covers(accB, sumB.total, k) && covers(accA, sumA.total, k)) || passThrough(f.name, delta),
       before: b,
       after: a,
       delta,
@@ -367,12 +376,21 @@ export function rowChange(r: DiffRow, basis: DiffBasis, which: 'total' | 'self')
   return which === 'total' ? r.delta.totalShare : r.delta.selfShare
 }
 
-/** |change| of the sort key desc, then |change| of the other desc, then larger presence, then key. */
+/** Part of a side's samples a frame must sit over, on both sides, to be context (see DiffRow.context). */
+export const CONTEXT_COVER = 0.9
+
+/**
+ * Rows that explain the change first, context rows (under nearly everything on both sides) after them;
+ * within each: |change| of the sort key desc, then |change| of the other desc, then larger presence,
+ * then key. In cores a thread root's change is the whole CPU change, so without the context rule the
+ * thread name and the runtime's task poll would always lead.
+ */
 export function sortRows(rows: DiffRow[], basis: DiffBasis, sort: 'total' | 'self'): void {
   const other = sort === 'total' ? 'self' : 'total'
   const presence = (r: DiffRow) => Math.max(r.before.totalShare, r.after.totalShare)
   rows.sort(
     (x, y) =>
+      Number(x.context) - Number(y.context) ||
       Math.abs(rowChange(y, basis, sort)) - Math.abs(rowChange(x, basis, sort)) ||
       Math.abs(rowChange(y, basis, other)) - Math.abs(rowChange(x, basis, other)) ||
       presence(y) - presence(x) ||

@@ -118,6 +118,13 @@ export interface DiffRow {
   kind: string
   /** A connect / handshake / TLS frame (classify.isConnectFrame). */
   connect: boolean
+  /**
+   * Context, not cause: the frame sits under (nearly) every busy sample on both sides (a thread-name
+   * root, `start_thread`, tokio's `worker::run` / `ScopedKey::set`, `processTimers`), so its change is
+   * the whole profile's change and explains nothing; also a runtime frame (a task poll, a tracing
+   * wrapper) whose change is its callees' and not its own self time. Ranked after the rows that do.
+   */
+  context: boolean
   before: RowSide
   after: RowSide
   /** after - before. Shares as fractions (0.614 = 61.4 percentage points). */

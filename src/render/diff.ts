@@ -60,20 +60,28 @@ function shortName(r: DiffRow): string {
 }
 
 /**
- * The few rows the headline names. Ranked rows by |Δ total| are dominated by callers (timers, the
- * event loop, main), so the biggest connect frame and the biggest appeared/gone frame get a place
- * when their change is at least a quarter of the top one; the rest are the top rows. Shown by |Δ|.
+ * The few rows the headline names: the frames that explain the change, not the ones it passes
+ * through. Context rows (under nearly every sample on both sides, runtime task polls: DiffRow.context)
+ * come only when nothing else moved. Ranked rows by |Δ total| are led by callers (timers, the event
+ * loop, a tick's own async fn), whose change is their callees'; so among the rows of comparable size
+ * (at least half the top change) the frames that are gone or appeared and the connect/handshake frames
+ * come first, and the biggest connect and gone/appeared frames get a place when their change is at
+ * least a quarter of the top one. The rest are the top rows. Shown in rank order.
  */
 export function headlineRows(d: DiffResult, n: number): DiffRow[] {
-  const cand = d.rows.filter((r) => r.kind !== 'idle' && r.status !== 'same')
+  const moved = d.rows.filter((r) => r.kind !== 'idle' && r.status !== 'same')
+  const cand = moved.some((r) => !r.context) ? moved.filter((r) => !r.context) : moved
   if (cand.length === 0 || n <= 0) return []
   const mag = (r: DiffRow) => Math.abs(rowChange(r, d.basis, 'total'))
   const top = mag(cand[0]!)
   const picks: DiffRow[] = []
-  const pick = (r: DiffRow | undefined) => { if (r && picks.length < n && !picks.includes(r) && mag(r) >= top / 4) picks.push(r) }
-  pick(cand.find((r) => r.connect))
-  pick(cand.find((r) => r.status === 'gone' || r.status === 'appeared'))
-  for (const r of cand) if (picks.length < n && !picks.includes(r)) picks.push(r)
+  const pick = (r: DiffRow | undefined, min: number) => { if (r && picks.length < n && !picks.includes(r) && mag(r) >= min) picks.push(r) }
+  const named = (r: DiffRow) => r.status === 'gone' || r.status === 'appeared'
+  pick(cand.find((r) => r.connect), top / 4)
+  pick(cand.find(named), top / 4)
+  for (const r of cand) if (named(r) && r.connect) pick(r, top / 2)
+  for (const r of cand) if (named(r) || r.connect) pick(r, top / 2)
+  for (const r of cand) pick(r, 0)
   return picks.sort((x, y) => d.rows.indexOf(x) - d.rows.indexOf(y))
 }
 

@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core'
 import { runCli } from '../helpers/cli.js'
 import { MESH, capture, startMesh, until } from '../helpers/mesh.js'
 import { CHROMIUM_SKIP, launchBrowser, openPage, type Opened } from './browser.js'
-import { CONNECT_RE } from '../../src/analyze/classify.js'
+import { isConnectFrame } from '../../src/analyze/classify.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'meshprof-html-cap-'))
 const skip = CHROMIUM_SKIP
@@ -104,7 +104,7 @@ test('before -> after of a fixed connect storm (real captures): opens on the bef
     const page = o.page
     assert.equal((await state(page)).shape, 'before', 'a fix that removed CPU opens on the before shape')
     const rs = await rects(page)
-    const connect = rs.filter((x) => x.name !== null && CONNECT_RE.test(x.name) && x.node > 0)
+    const connect = rs.filter((x) => x.name !== null && isConnectFrame(x.name) && x.node > 0)
     const width = await canvasWidth(page)
     const share = covered(connect) / width
     assert.ok(share > 0.3, `removed connect frames cover ${(share * 100).toFixed(1)}% of the canvas: ${connect.map((x) => `${x.name} ${x.w.toFixed(0)}`).join(', ')}`)

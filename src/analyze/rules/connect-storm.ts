@@ -3,26 +3,23 @@
 // (capture), count connects to peers that already had an established connection and name the
 // periodic caller from the connects' initiator stacks: in Node the handshake CPU sits under the
 // socket callbacks (afterConnect, onConnectSecure), not under the timer that started it.
-import { isConnectFrame, isLoopTaskFrame, isPeriodicFrame } from '../classify.js'
+import { frameParts, isAcceptSideFrame, isConnectFrame, isConnectLibraryFrame, isServerHandshakeFrame, isLoopTaskFrame, isPeriodicFrame, isScaffoldingFrame } from '../classify.js'
 import type { ConnectEvent, NetworkEvidence } from '../../model/types.js'
 import { stackFrames } from '../../model/builder.js'
 import type { Finding, Rule, RuleContext, Severity } from './types.js'
 import { minSeverity } from './types.js'
 import { chain, ladder, median, ms, pct, cores as fmtCores, secs, shortName, trimStack } from './util.js'
 
-const NOT_CONNECT_RE = /disconnect/i
 /** Socket / TLS callbacks: the handshake CPU of a Node connect runs under these, not under its caller. */
 const SOCKET_CALLBACK_RE = /^(afterConnect|ssl\.onhandshakedone|onhandshakedone|TLSSocket\._finishInit|onConnectSecure|onconnection|tlsConnectionListener|onStreamRead|onnewsession|onocspresponse|loadSession|TLSWrap.*)$/
-const TIMER_RE = /listOnTimeout|processTimers|setInterval|Timeout\._onTimeout|uv__run_timers|timerproc|Ticker|timerfd|timer_fd|tokio::time::interval|Interval::tick/
+/** Timer dispatch of an event loop: the caller is the function it runs, not the dispatcher. */
+const TIMER_RE = /listOnTimeout|processTimers|setInterval|Timeout\._onTimeout|uv__run_timers|timerproc|timerfd|timer_fd/
+/** An interval on the stack: tokio's Interval::tick / IntervalStream, Go's time.Ticker. */
+const INTERVAL_RE = /tokio::time::interval|Interval(<[^>]*>)?::(poll_)?tick|IntervalStream|time\.Ticker|Ticker\)?\.|Ticker$/
 
-/**
- * A connect-setup frame: classify.isConnectFrame, minus disconnects and minus names that match only
- * through the noun "Connection" (`MemcachedConnection::handleReads` is I/O on an established one).
- */
+/** A connect-setup frame (classify.isConnectFrame: what the frame is, not a word match). */
 export function isConnectName(name: string): boolean {
-  if (!isConnectFrame(name) || NOT_CONNECT_RE.test(name)) return false
-  if (/(establish|open|new|create|make)_?connection/i.test(name)) return true
-  return isConnectFrame(name.replace(/[Cc]onnections?/g, '_'))
+  return isConnectFrame(name)
 }
 
 /**
@@ -37,13 +34,43 @@ export function initiatorName(line: string): string {
   return n === '' ? line.trim() : n
 }
 
-type CallerKind = 'timer' | 'tick/loop' | 'task loop, by name'
+/**
+ * A frame name as a caller chain shows it: a Rust async fn is `path::name::{{closure}}` (the future's
+ * poll), and a tracing-flame span carries `:file:line`; both read as `path::name`.
+ */
+export function callerName(name: string): string {
+  return shortName(name).replace(/::h[0-9a-f]{16}$/, '').replace(/(::)?\{\{[a-z_.]+\}\}(#\d+)?/g, '')
+}
+
+/** `a::b::C::f -> a::b::C::g` reads `a::b::C::f -> g`: each step without the path it shares with the step before. */
+export function callerChain(names: readonly string[]): string {
+  const full = names.map(callerName).filter((n, i, all) => i === 0 || n !== all[i - 1])
+  const steps = full.map((n, i) => {
+    if (i === 0 || !n.includes('::') || n.startsWith('<')) return n
+    const segs = n.split('::')
+    const prev = full[i - 1]!.split('::')
+    let k = 0
+    while (k < segs.length - 1 && k < prev.length - 1 && segs[k] === prev[k]) k++
+    return segs.slice(k).join('::')
+  })
+  return chain(steps)
+}
+
+type CallerKind = 'timer' | 'interval frame' | 'tick, by name' | 'task loop, by name'
 
 function callerKind(name: string): CallerKind | undefined {
   if (TIMER_RE.test(name)) return 'timer'
-  if (isPeriodicFrame(name)) return 'tick/loop'
+  if (INTERVAL_RE.test(name)) return 'interval frame'
+  // the runtime's own loops (tokio's worker::run, Context::run_task) run every task, periodic or not
+  if (isScaffoldingFrame(name)) return undefined
+  if (isPeriodicFrame(name)) return 'tick, by name'
   if (isLoopTaskFrame(name)) return 'task loop, by name'
   return undefined
+}
+
+/** Why the caller counts as periodic, for the finding's text: `timer listOnTimeout`, `interval frame tokio::time::Interval::tick`, `tick, by name`. */
+function kindText(kind: CallerKind, periodicFrame: string): string {
+  return kind === 'timer' || kind === 'interval frame' ? `${kind} ${periodicFrame}` : kind
 }
 
 export interface CallerInfo {
@@ -54,8 +81,18 @@ export interface CallerInfo {
   /** Index of the periodic frame nearest above `first` (-1: none). */
   periodic: number
   kind?: CallerKind
-  /** Frames between the periodic frame and the first connect frame (the periodic frame itself when none). */
+  /**
+   * The caller: from the periodic function (a dispatcher such as a timer or an interval is not part of
+   * it) down to the program's own function that starts the connects, runtime scaffolding left out:
+   * `runGossip -> joinPeers`, `rust_node::Node::gossip_tick -> join_peers`.
+   */
   callers: string[]
+}
+
+/** The program's own function nearest above index `i` (skipping the runtime's task polls); -1: none. */
+export function nearestOwnFrame(names: readonly string[], i: number): number {
+  for (let j = i - 1; j >= 0; j--) if (names[j] !== '' && !isScaffoldingFrame(names[j]!)) return j
+  return -1
 }
 
 /** Where the connect work sits on one stack (names root first); undefined without a connect frame. */
@@ -71,10 +108,10 @@ export function callerInfo(names: readonly string[]): CallerInfo | undefined {
   if (first < 0) return undefined
   let periodic = -1
   let kind: CallerKind | undefined
-  // nearest timer/tick frame above the connect wins; a task loop by name only when no timer is there
+  // nearest timer/interval/tick frame above the connect wins; a task loop by name only when none is there
   for (let i = first - 1; i >= 0; i--) {
     const k = callerKind(names[i]!)
-    if (k === 'timer' || k === 'tick/loop') { periodic = i; kind = k; break }
+    if (k && k !== 'task loop, by name') { periodic = i; kind = k; break }
     if (k && periodic < 0) { periodic = i; kind = k }
   }
   // the connect frame itself can be the loop (`run_gossip` spans, `joinPeersTick`)
@@ -84,8 +121,14 @@ export function callerInfo(names: readonly string[]): CallerInfo | undefined {
   }
   let callers: string[] = []
   if (periodic >= 0) {
-    callers = names.slice(periodic + 1, first).map(shortName)
-    if (callers.length === 0) callers = [shortName(names[periodic]!)]
+    const dispatcher = kind === 'timer' || kind === 'interval frame'
+    callers = names.slice(dispatcher ? periodic + 1 : periodic, first).filter((n) => n !== '' && !isScaffoldingFrame(n))
+    // the program's own join/connect function that the periodic caller calls (joinPeers, join_peers),
+    // not a library's connect (tls.connect, rustls::..., iroh::endpoint::connect from another crate)
+    const own = names[first]!
+    const before = callers[callers.length - 1]
+    if (periodic !== first && !isConnectLibraryFrame(own) && (before === undefined || frameParts(before).crate === frameParts(own).crate)) callers.push(own)
+    if (callers.length === 0) callers = [names[periodic]!]
   }
   return { first, last, periodic, ...(kind ? { kind } : {}), callers }
 }
@@ -141,16 +184,15 @@ function netFacts(net: NetworkEvidence): NetFacts {
       else {
         for (let i = names.length - 1; i >= 0; i--) {
           const k = callerKind(names[i]!)
-          if (k === 'timer' || k === 'tick/loop') { pIdx = i; kind = k; break }
+          if (k && k !== 'task loop, by name') { pIdx = i; kind = k; break }
           if (k && pIdx < 0) { pIdx = i; kind = k }
         }
       }
       if (pIdx >= 0 && kind) {
         periodicConnects++
-        const end = info ? info.first + 1 : Math.min(names.length, pIdx + 4)
-        let ch = names.slice(pIdx + 1, end).map(shortName)
-        if (ch.length === 0) ch = [shortName(names[pIdx]!)]
-        const key = chain(ch)
+        let ch = info && info.periodic >= 0 ? info.callers : names.slice(pIdx + 1, info ? info.first + 1 : Math.min(names.length, pIdx + 4))
+        if (ch.length === 0) ch = [names[pIdx]!]
+        const key = callerChain(ch)
         const e = callers.get(key)
         if (e) e.count++
         else callers.set(key, { chain: key, periodicFrame: shortName(names[pIdx]!), kind, count: 1 })
@@ -207,7 +249,7 @@ export const connectStorm: Rule = {
   },
   check(ctx: RuleContext): Finding[] {
     const { agg, profile: p } = ctx
-    const connect = agg.mask('connect', (f) => f.kind !== 'idle' && f.kind !== 'program' && isConnectName(f.name))
+    const connect = agg.mask('connect', (f) => f.kind !== 'idle' && f.kind !== 'program' && isConnectFrame(f))
     const share = agg.share(connect.weight)
     const net = p.network
     const nf = net ? netFacts(net) : undefined
@@ -218,10 +260,13 @@ export const connectStorm: Rule = {
     // Where the connect CPU sits: per leaf stack, first/last connect frame and the periodic caller above.
     const w = agg.stackWeights
     const paths = new Map<string, number>()
-    const callerW = new Map<string, { w: number; periodicFrame: string; kind: CallerKind; chain: string }>()
+    const pathFrames = new Map<string, string[]>()
+    const callerW = new Map<string, { w: number; periodicFrame: string; kind: CallerKind; chain: string; raw: string[] }>()
     let periodicW = 0
     let callbackW = 0
     const callbackRoots = new Map<string, number>()
+    let acceptW = 0
+    const acceptRoots = new Map<string, number>()
     const directW = new Map<string, number>()
     for (let s = 0; s < w.length; s++) {
       if (!connect.stacks[s] || w[s]! <= 0) continue
@@ -229,21 +274,32 @@ export const connectStorm: Rule = {
       const names = stackFrames(p, s).map((f) => (p.frames[f]!.kind === 'program' ? '' : agg.frameNames[f]!))
       const info = callerInfo(names)
       if (!info) continue
-      const path = info.first === info.last ? shortName(names[info.first]!) : `${shortName(names[info.first]!)} -> ${shortName(names[info.last]!)}`
+      const path = info.first === info.last ? callerName(names[info.first]!) : `${callerName(names[info.first]!)} -> ${callerName(names[info.last]!)}`
       paths.set(path, (paths.get(path) ?? 0) + w[s]!)
-      if (info.periodic >= 0 && info.kind) {
+      if (!pathFrames.has(path)) pathFrames.set(path, [names[info.first]!, names[info.last]!])
+      const own = nearestOwnFrame(names, info.first)
+      // the accepting side (peers' handshakes into this node, under accept_loop / a TLS acceptor) was
+      // not started by any caller of this node, periodic or not
+      // (the program's own function by its name; below it only a server-side TLS frame: a kernel frame
+      // such as tcp_validate_incoming runs the loopback peer's receive path on a client's stack)
+      const acceptAt = own >= 0 && isAcceptSideFrame(names[own]!) ? own : names.findIndex(isServerHandshakeFrame)
+      if (acceptAt >= 0) {
+        acceptW += w[s]!
+        const root = callerName(names[acceptAt]!)
+        acceptRoots.set(root, (acceptRoots.get(root) ?? 0) + w[s]!)
+      } else if (info.periodic >= 0 && info.kind) {
         periodicW += w[s]!
-        const key = chain(info.callers)
+        const key = callerChain(info.callers)
         const e = callerW.get(key)
         if (e) e.w += w[s]!
-        else callerW.set(key, { w: w[s]!, periodicFrame: shortName(names[info.periodic]!), kind: info.kind, chain: key })
+        else callerW.set(key, { w: w[s]!, periodicFrame: callerName(names[info.periodic]!), kind: info.kind, chain: key, raw: [names[info.periodic]!, ...info.callers] })
       } else {
         const cb = names.find((n) => SOCKET_CALLBACK_RE.test(n))
         if (cb) {
           callbackW += w[s]!
           callbackRoots.set(cb, (callbackRoots.get(cb) ?? 0) + w[s]!)
         } else {
-          const key = chain([...names.slice(Math.max(0, info.first - 1), info.first).filter((n) => n !== '' && !/^\(anonymous\)$/.test(n)), names[info.first]!].map(shortName))
+          const key = callerChain(own >= 0 ? [names[own]!, names[info.first]!] : [names[info.first]!])
           directW.set(key, (directW.get(key) ?? 0) + w[s]!)
         }
       }
@@ -317,9 +373,9 @@ export const connectStorm: Rule = {
     const every = intervalMs !== undefined ? `, every ~${ms(intervalMs)}` : ''
     if (evidencePeriodic && nf!.topCaller) {
       const c = nf!.topCaller
-      notes.push(`started from a periodic caller: ${c.chain} (${c.kind} ${c.periodicFrame}${every}) — initiator stacks of ${nf!.periodicConnects} of ${nf!.withInitiator} connects`)
+      notes.push(`started from a periodic caller: ${c.chain} (${kindText(c.kind, c.periodicFrame)}${every}) — initiator stacks of ${nf!.periodicConnects} of ${nf!.withInitiator} connects`)
     } else if (stackPeriodic && topCaller) {
-      notes.push(`called from a periodic caller: ${topCaller.chain} (${topCaller.kind}${topCaller.kind === 'task loop, by name' ? '' : ` ${topCaller.periodicFrame}`}${every}); ${pct(periodicShareOfConnect)} of the connect CPU sits under it`)
+      notes.push(`called from a periodic caller: ${topCaller.chain} (${kindText(topCaller.kind, topCaller.periodicFrame)}${every}); ${pct(periodicShareOfConnect)} of the connect CPU sits under it`)
     } else if (recurring) {
       const direct = [...directW.entries()].sort((a, b) => b[1] - a[1])[0]
       notes.push(`recurring through the whole window (connect CPU in ${Math.round(coverage! * slices)} of ${slices} time slices); no timer or loop frame on the stacks` + (direct ? `: connects start from ${direct[0]} (an async loop or a callback)` : ''))
@@ -340,6 +396,10 @@ export const connectStorm: Rule = {
     } else {
       notes.push('no network evidence was available (this input has no capture data): connects to already-connected peers could not be counted; `meshprof capture` records them')
     }
+    if (acceptW > 0 && acceptW >= 0.2 * connect.weight) {
+      const roots = [...acceptRoots.entries()].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([n]) => n).join(', ')
+      notes.push(`${pct(agg.share(acceptW))} of CPU is the accepting side of handshakes (${roots}): peers connecting in, each handshake started by a peer's caller`)
+    }
     const cbShare = agg.share(callbackW)
     if (callbackW > 0 && callbackW >= 0.2 * connect.weight) {
       const roots = [...callbackRoots.entries()].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([n]) => shortName(n)).join(', ')
@@ -359,8 +419,8 @@ export const connectStorm: Rule = {
       : `${nf.already} connects to already-connected peers in ${nf.windowS.toFixed(1)} s (no CPU samples of them in this profile)`
     const stacks = agg.topStacks(connect.stacks, 3, (n) => trimStack(n.map(shortName)))
     const frames = new Set<string>()
-    for (const path of [...paths.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3)) for (const n of path[0].split(' -> ')) frames.add(n)
-    if (topCaller) { frames.add(topCaller.periodicFrame); for (const n of topCaller.chain.split(' -> ')) if (n !== '…') frames.add(n) }
+    for (const path of [...paths.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3)) for (const n of pathFrames.get(path[0]) ?? []) frames.add(shortName(n))
+    if (topCaller) for (const n of topCaller.raw) frames.add(shortName(n))
     const numbers: Record<string, number | string> = {
       connectShare: round(share),
       periodicShareOfConnect: round(periodicShareOfConnect),

@@ -104,10 +104,10 @@
   var S = P.strs
   var fname = new Array(F)
   for (var f = 0; f < F; f++) fname[f] = P.fName[f] >= 0 ? S[P.fName[f]] : '(anonymous)'
-  var connectRe = null
-  try { connectRe = new RegExp(P.connect.src, P.connect.flags.replace(/[gy]/g, '')) } catch (e) { connectRe = null }
+  // connect/handshake/TLS per frame, as meshprof's analyze classifies it (computed in the payload)
   var isConn = new Uint8Array(F)
-  if (connectRe) for (f = 0; f < F; f++) isConn[f] = connectRe.test(fname[f]) ? 1 : 0
+  var connName = new Set()
+  for (f = 0; f < F; f++) if (P.fConn[f]) { isConn[f] = 1; connName.add(P.fName[f]) }
   var nameOf = function (node) { return node === 0 ? 'all' : fname[frameOf[node]] }
 
   // ---- units ------------------------------------------------------------------------------
@@ -609,7 +609,7 @@
       if (rows.length) top.appendChild(el('span', '', 'top self:'))
       rows.forEach(function (r) {
         var nm = r[0] >= 0 ? S[r[0]] : '(anonymous)'
-        var s = el('span', 't' + (connectRe && connectRe.test(nm) ? ' conn' : ''))
+        var s = el('span', 't' + (connName.has(r[0]) ? ' conn' : ''))
         s.appendChild(el('b', '', pct(totA[0] ? r[1] / totA[0] : 0)))
         s.appendChild(document.createTextNode(' ' + nm))
         s.title = nm

@@ -5,7 +5,7 @@
 // parallel number arrays: depth, frame, self weight. The page rebuilds parents, totals and subtree
 // ends in two linear passes. Every node with weight is kept: nothing is dropped for being small.
 import type { Frame, FrameKind, Profile } from '../../model/types.js'
-import { CONNECT_RE } from '../../analyze/classify.js'
+import { isConnectFrame } from '../../analyze/classify.js'
 import { cpuBasis } from '../../model/cpu-basis.js'
 
 export const KINDS: readonly FrameKind[] = ['js', 'native', 'kernel', 'gc', 'idle', 'program', 'unknown']
@@ -54,8 +54,8 @@ export interface FlamePayload {
   title: string
   icicle: boolean
   highlight?: string
-  /** Source and flags of isConnectFrame's regex, so the page applies the same rule. */
-  connect: { src: string; flags: string }
+  /** Per frame (as fName): 1 when isConnectFrame says connect/handshake/TLS, so the page colours by the rule analyze uses. */
+  fConn: number[]
   meta: PayloadMeta
   /** meta of the before-profile (diff). */
   beforeMeta?: PayloadMeta
@@ -433,7 +433,7 @@ export function normalizeFindings(list: readonly unknown[] | undefined): Finding
   return out
 }
 
-function fillFrames(payload: Pick<FlamePayload, 'fName' | 'fFile' | 'fLine' | 'fMod' | 'fKind'>, strs: Strings, frames: readonly Frame[], order: readonly number[]) {
+function fillFrames(payload: Pick<FlamePayload, 'fName' | 'fFile' | 'fLine' | 'fMod' | 'fKind' | 'fConn'>, strs: Strings, frames: readonly Frame[], order: readonly number[]) {
   const anon = strs.id('(anonymous)')
   for (const f of order) {
     const fr = frames[f]!
@@ -444,6 +444,7 @@ function fillFrames(payload: Pick<FlamePayload, 'fName' | 'fFile' | 'fLine' | 'f
     payload.fMod.push(strs.id(fr.module))
     const k = KINDS.indexOf(fr.kind)
     payload.fKind.push(k < 0 ? KINDS.length - 1 : k)
+    payload.fConn.push(isConnectFrame(fr) ? 1 : 0)
   }
 }
 
@@ -454,13 +455,12 @@ export interface FlameOptions {
   findings?: readonly unknown[]
 }
 
-/** The payload fields both pages share: the merged call tree's columns and the connect regex. */
+/** The payload fields both pages share: the merged call tree's columns and the frames' connect flags. */
 function treeFields(t: ReturnType<typeof buildTree>, strs: Strings) {
   return {
-    connect: { src: CONNECT_RE.source, flags: CONNECT_RE.flags },
     nodes: t.depth.length,
     strs: strs.list,
-    fName: [] as number[], fFile: [] as number[], fLine: [] as number[], fMod: [] as number[], fKind: [] as number[],
+    fName: [] as number[], fFile: [] as number[], fLine: [] as number[], fMod: [] as number[], fKind: [] as number[], fConn: [] as number[],
     kinds: KINDS,
     depth: encodeColumn(t.depth),
     frame: encodeColumn(t.frame),
