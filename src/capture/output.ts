@@ -51,6 +51,9 @@ export interface WrittenCapture {
   connects?: number
   alreadyConnected?: number
   partial: boolean
+  eventLoopBlocked?: boolean
+  /** What a blocked event loop cost the evidence, in words (also in the capture file's warnings). */
+  loopNotes: string[]
 }
 
 function storedNetwork(conn: ProbeConnection, windowMs: number): StoredNetwork {
@@ -92,6 +95,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
   let profile: CaptureFile['profile']
   let native: CaptureFile['native']
   let partial = Boolean(w.exitedMidWindow)
+  const loopNotes: string[] = []
   if (w.exitedMidWindow) warnings.push(w.exitedMidWindow)
   if (w.interrupted) warnings.push('window ended early by Ctrl-C')
 
@@ -111,7 +115,8 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
       warnings.push(`no CPU profile: pid ${pid} went away before handing it over${w.conn.errors.length ? ` (${w.conn.errors[0]})` : ''}`)
     }
     for (const e of w.conn.errors) if (!warnings.some((x) => x.includes(e))) warnings.push(e)
-    warnings.push(...loopWarnings(w.conn, Boolean(w.eventLoopBlocked)))
+    loopNotes.push(...loopWarnings(w.conn, Boolean(w.eventLoopBlocked)))
+    warnings.push(...loopNotes)
   }
   for (const [rec, prefix, isMain] of [[w.perf, 'native', true], [w.nativePerf, 'node', false]] as const) {
     if (!rec) continue
@@ -138,7 +143,8 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
   const durationMs = w.conn?.end?.wallMs ?? Math.max(0, w.stopEpochMs - w.startEpochMs)
   const cpu = w.conn?.end?.cpuNs ?? w.cpuTimeNs
   let network: StoredNetwork | undefined
-  if (w.conn && (w.conn.snapshots.length || w.conn.connects.length)) network = storedNetwork(w.conn, durationMs)
+  // A loop that never turned recorded no connects: no network evidence rather than a misleading zero.
+  if (w.conn && !w.eventLoopBlocked && (w.conn.snapshots.length || w.conn.connects.length)) network = storedNetwork(w.conn, durationMs)
   else if (w.network) network = w.network as StoredNetwork
   const node = w.conn?.hello?.node
   const cap: CaptureFile = {
@@ -154,6 +160,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
       rateHz: w.rateHz,
       ...(cpu !== undefined ? { cpuTimeNs: Math.round(cpu) } : {}),
       partial,
+      ...(w.eventLoopBlocked ? { eventLoopBlocked: true } : {}),
       ...(node ? { node } : {}),
       ...(w.info.exe ? { exe: w.info.exe } : {}),
     },
@@ -202,6 +209,8 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
     connects,
     alreadyConnected,
     partial,
+    ...(w.eventLoopBlocked ? { eventLoopBlocked: true } : {}),
+    loopNotes,
   }
 }
 

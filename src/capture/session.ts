@@ -415,7 +415,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
         warnings: t.warnings,
       })
       written.push(w.captureFile)
-      results.push({ ...result(t, true), ...w, partial: w.partial })
+      results.push({ ...result(t, true), ...w, partial: w.partial, warnings: [...t.warnings, ...w.loopNotes] })
     } catch (e) {
       const err = asMeshprofError(e)
       results.push({ ...result(t, false, err.message), errorCode: err.exitCode, hint: err.hint })
