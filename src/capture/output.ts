@@ -82,7 +82,7 @@ function loopWarnings(conn: ProbeConnection, blockedAll: boolean): string[] {
   const out: string[] = []
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`
   if (conn.end?.netStartMs) out.push(`event loop blocked for the first ${s(conn.end.netStartMs)} of the window: network evidence covers the rest`)
-  if (conn.rescued && conn.end) {
+  if (conn.rescued && conn.end && !/dropped/.test(conn.end.reason)) {
     const last = conn.snapshotsBeforeRescue ? conn.snapshots[conn.snapshotsBeforeRescue - 1]!.t : 0
     out.push(`event loop blocked for the last ${s(Math.max(0, conn.end.wallMs - last))} of the window (the data was collected through the inspector): network evidence up to then`)
   }

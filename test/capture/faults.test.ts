@@ -142,7 +142,7 @@ const inspector = require('inspector')
 const seen = []
 const orig = net.Socket.prototype.connect
 net.Socket.prototype.connect = function (...args) {
-  const o = args[0]
+  const o = Array.isArray(args[0]) ? args[0][0] : args[0] // net.connect() passes its normalised [options, cb]
   if (o && typeof o === 'object' && typeof o.path === 'string' && o.path.includes('meshprof-')) seen.push(this)
   return orig.apply(this, args)
 }

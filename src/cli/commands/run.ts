@@ -4,7 +4,7 @@ import type { CommandModule } from 'yargs'
 import { processIo, type Io } from '../io.js'
 import type { RunOutcome } from '../../capture/run.js'
 import { UsageError } from '../../util/errors.js'
-import { DEFAULT_RATE_HZ, defaultOutDir, interruptible, outcomeCode, parseDuration, parseRate, printOutcome } from './capture.js'
+import { DEFAULT_RATE_HZ, defaultOutDir, interruptible, outcomeCode, parseDuration, parseRate, printOutcome, warmSummary } from './capture.js'
 
 interface RunArgs {
   cmd?: Array<string | number>
@@ -42,6 +42,7 @@ const cmd: CommandModule<object, RunArgs> = {
     const durationMs = a.duration !== undefined ? parseDuration(a.duration) : undefined
     const rateHz = parseRate(a.rate)
     const { runWithAgent } = await import('../../capture/run.js')
+    warmSummary()
     const intr = interruptible(io)
     const tty = Boolean(process.stderr.isTTY)
     let outcome
