@@ -410,11 +410,7 @@ async function waitForInspector(pid: number, cfg: InspectConfig, before: Set<num
     // pid's (the evaluation's process.pid check refuses any other).
     while (Date.now() < deadline) {
       if (await tcpListening(cfg.port)) return cfg.port
-      try {
-        process.kill(pid, 0)
-      } catch {
-        throw new CaptureError(`pid ${pid} exited right after SIGUSR1`)
-      }
+      stillThere(pid)
       await sleep(5)
     }
     throw notOpened(pid, waitMs)
@@ -441,14 +437,18 @@ async function waitForInspector(pid: number, cfg: InspectConfig, before: Set<num
         if (await jsonList(p, '127.0.0.1', 300)) return p
       }
     }
-    try {
-      process.kill(pid, 0)
-    } catch {
-      throw new CaptureError(`pid ${pid} exited right after SIGUSR1`)
-    }
+    stillThere(pid)
     await sleep(5)
   }
   throw notOpened(pid, waitMs)
+}
+
+function stillThere(pid: number): void {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    throw new CaptureError(`pid ${pid} exited right after SIGUSR1`)
+  }
 }
 
 function notOpened(pid: number, waitMs: number): CaptureError {
