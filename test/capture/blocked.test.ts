@@ -134,7 +134,7 @@ describe('an asynchronous busy-wait (mesh busy-wait mode): the loop turns', () =
   })
   after(async () => { await mesh?.stop() })
 
-  test('captured with network evidence and the polling loop on top', async () => {
+  test('captured with network evidence, and analyze flags the busy-wait', async () => {
     assert.equal(r.code, 0, r.stderr)
     const c = JSON.parse(r.stdout).captures[0]
     assert.equal(c.eventLoopBlocked, undefined)
