@@ -24,18 +24,12 @@ export function tmp(prefix: string): string {
 export function worldReadableCli(): string {
   const dir = tmp('cli')
   for (const part of ['bin', join('dist', 'src'), 'package.json']) cpSync(join(ROOT, part), join(dir, part), { recursive: true })
-  // The runtime dependency closure, found from each package's own package.json (npm hoists them flat;
-  // nested node_modules come along with their parent).
-  const seen = new Set<string>()
-  const queue = Object.keys(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).dependencies ?? {})
-  while (queue.length > 0) {
-    const name = queue.shift()!
-    const src = join(ROOT, 'node_modules', name)
-    if (seen.has(name) || !existsSync(src)) continue
-    seen.add(name)
-    cpSync(src, join(dir, 'node_modules', name), { recursive: true })
-    const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'))
-    queue.push(...Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }))
+  // The runtime dependencies as npm installed them: every top-level package the lock file does not mark
+  // dev-only (nested node_modules come along with their parent).
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> }
+  for (const [path, meta] of Object.entries(lock.packages)) {
+    if (!/^node_modules\/(@[^/]+\/)?[^/]+$/.test(path) || meta.dev || !existsSync(join(ROOT, path))) continue
+    cpSync(join(ROOT, path), join(dir, path), { recursive: true })
   }
   // mkdtemp makes 0700, and a clone made with umask 077 has 0600 files: open both up.
   chmodSync(dir, 0o755)
