@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, BIN } from './helpers/cli.js'
@@ -84,4 +84,51 @@ test('--help shows an example for every command, and each command help shows its
       }
     }
   }
+})
+
+/** A stand-in browser: a script that records the page it was asked to open. */
+function fakeBrowser(): { env: NodeJS.ProcessEnv; opened: () => Promise<string[]> } {
+  const log = join(dir, `opened-${Math.random().toString(36).slice(2)}.log`)
+  const script = join(dir, `browser-${Math.random().toString(36).slice(2)}.sh`)
+  writeFileSync(script, `#!/bin/sh\nprintf '%s\\n' "$@" >> '${log}'\n`, { mode: 0o755 })
+  return {
+    env: { BROWSER: script },
+    // the browser is started detached: wait for what it wrote, not a fixed time
+    async opened() {
+      const end = Date.now() + 10000
+      while (!existsSync(log) && Date.now() < end) await new Promise((r) => setTimeout(r, 25))
+      return existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []
+    },
+  }
+}
+
+test('--open shows the written page in the browser ($BROWSER): flamegraph, view, diff --html', async () => {
+  const cases: [string[], string][] = [
+    [['flamegraph', folded, '-o', join(dir, 'f.html')], join(dir, 'f.html')],
+    [['view', folded, '-o', join(dir, 'v.html')], join(dir, 'v.html')],
+    [['diff', folded, folded, '--html', join(dir, 'd.html')], join(dir, 'd.html')],
+  ]
+  for (const [args, page] of cases) {
+    const browser = fakeBrowser()
+    // first without --open (nothing may be opened), then with it: the browser sees exactly one page
+    assert.equal((await runCli(args, { env: browser.env })).code, 0)
+    const r = await runCli([...args, '--open'], { env: browser.env })
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(await browser.opened(), [page], `${args[0]} --open opened its page, and only that run did`)
+    assert.match(readFileSync(page, 'utf8'), /^<!DOCTYPE html>/i)
+  }
+})
+
+test('--open: no file to open is a usage error before any work; a missing browser is one line, the page kept', async () => {
+  for (const args of [['flamegraph', folded, '-o', '-', '--open'], ['view', folded, '-o', '-', '--open'], ['diff', folded, folded, '--open']]) {
+    const r = await runCli(args)
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /^meshprof: --open (needs a file|opens the page)/)
+    assert.equal(r.stdout, '', 'nothing was rendered')
+  }
+  const page = join(dir, 'nobrowser.html')
+  const r = await runCli(['flamegraph', folded, '-o', page, '--open'], { env: { BROWSER: join(dir, 'no-such-browser') } })
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stderr, /could not open a browser \(.*ENOENT.*\); the page is .*nobrowser\.html\n$/)
+  assert.ok(existsSync(page))
 })

@@ -10,9 +10,9 @@ export const EXAMPLES: Readonly<Record<string, readonly [string, string][]>> = {
   run: [['$0 run -o cap/ -d 20s -- node app.js', 'launch with the agent preloaded, profile for 20 s']],
   top: [['$0 top cap/ --by module --limit 20', 'hottest modules by self time']],
   analyze: [['$0 analyze cap/ --fail-on high', 'findings with evidence and the fix; exit 1 on a HIGH one']],
-  flamegraph: [['$0 flamegraph cap/node-1.capture.json', 'one offline, interactive HTML page']],
-  view: [['$0 view profile.pb.gz -o profile.view.html', 'the same profile in speedscope, offline']],
-  diff: [['$0 diff before/ after/ --html diff.html', 'what changed, and a differential flamegraph']],
+  flamegraph: [['$0 flamegraph cap/ --open', 'one offline HTML page for the whole capture, opened in your browser']],
+  view: [['$0 view profile.pb.gz --open', 'the same profile in speedscope (offline), opened in your browser']],
+  diff: [['$0 diff before/ after/ --html diff.html --open', 'what changed, and a differential flamegraph']],
   fold: [['$0 fold perf.txt | flamegraph.pl > flame.svg', 'folded stacks, as stackcollapse-perf.pl writes them']],
   convert: [['$0 convert app.cpuprofile --to pprof -o app.pb.gz', 'for go tool pprof, Pyroscope and friends']],
 }

@@ -8,6 +8,7 @@ import { expandInput } from './analyze.js'
 import { analyzeProfile } from '../../analyze/index.js'
 import type { Profile } from '../../model/types.js'
 import type { Io } from '../io.js'
+import { checkOpenTarget, openPage } from '../open-page.js'
 
 interface FlamegraphArgs extends InputArgs, FilterArgs {
   profile: string
@@ -16,6 +17,7 @@ interface FlamegraphArgs extends InputArgs, FilterArgs {
   icicle?: boolean
   highlight?: string
   findings?: boolean
+  open?: boolean
 }
 
 /** Above this many stack nodes the analyze rules run only with --findings (they can take seconds). */
@@ -78,6 +80,7 @@ const cmd: CommandModule<object, FlamegraphArgs> = {
       .option('title', { type: 'string', describe: 'page title (default: the process or file name)' })
       .option('icicle', { type: 'boolean', describe: 'open in icicle layout (root on top)' })
       .option('highlight', { type: 'string', describe: 'highlight frames matching this regex when the page opens' })
+      .option('open', { type: 'boolean', describe: 'open the page in your browser ($BROWSER, else the system default)' })
       .option('findings', { type: 'boolean', describe: `findings panel from the analyze rules (default: on up to ${AUTO_FINDINGS_MAX_STACKS.toLocaleString('en-US')} stack nodes; --no-findings: off)` })
       .example('meshprof flamegraph capture.json -o flame.html', 'one self-contained page, works offline')
       .example('meshprof flamegraph perf.txt --icicle --title "gossip node 3"', 'root on top, own title')
@@ -85,6 +88,7 @@ const cmd: CommandModule<object, FlamegraphArgs> = {
   handler: async (a) => {
     const io = processIo(a)
     regexOption('highlight', a.highlight)
+    checkOpenTarget(a.open, a.output ?? defaultHtmlName(a.profile, 'flamegraph'), '-o')
     const profiles = await loadAll(a.profile, a, io)
     const filtered = profiles.map((x) => applyFilters(x, a))
     const p = filtered.length === 1 ? filtered[0]! : mergeProfiles(filtered)
@@ -97,6 +101,7 @@ const cmd: CommandModule<object, FlamegraphArgs> = {
     })
     const out = a.output ?? defaultHtmlName(a.profile, 'flamegraph')
     await writeHtmlOutput(out, html, io)
+    if (a.open) await openPage(out, io)
   },
 }
 export default cmd
