@@ -23,6 +23,7 @@ import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT, decodeUtf8 } from './pr
 import { StackTrie } from './stack-trie.js'
 import type { ImportOptions, Importer } from './types.js'
 import { jsModuleOf, pickSampleType } from './shared.js'
+import { jsFrame } from './js-frame.js'
 
 /** Wire type each top-level Profile field must have (13 = comment may be packed or not). */
 const PROFILE_WIRE: Record<number, number[]> = {
@@ -468,13 +469,17 @@ function decode(buf: Uint8Array, name: string, options: ImportOptions): Profile 
         const start = fnStartLine.get(fi)
         const kind = kindOf(nm, file, module)
         const mod = kind === 'js' && file ? jsModuleOf(file) : module
-        const f: Frame = {
-          name: nm === '' ? '??' : nm,
-          kind,
-          ...(file ? { file } : {}),
-          ...(start > 0 ? { line: start } : {}),
-          ...(mod ? { module: mod } : {}),
-        }
+        // JavaScript (the agent's @datadog/pprof): one form with the inspector's frames; it records the
+        // function's line in Line.line, not in start_line.
+        const f: Frame = kind === 'js' && nm !== ''
+          ? { ...(mod ? { module: mod } : {}), ...jsFrame(nm, file, start > 0 ? start : lineNo.get(j), undefined), kind }
+          : {
+            name: nm === '' ? '??' : nm,
+            kind,
+            ...(file ? { file } : {}),
+            ...(start > 0 ? { line: start } : {}),
+            ...(mod ? { module: mod } : {}),
+          }
         frame = intern(f)
         fnFrameCache.set(cacheKey, frame)
       }
