@@ -29,6 +29,8 @@ export interface WriteInput {
   startEpochMs: number
   stopEpochMs: number
   conn?: ProbeConnection
+  /** The probe's event loop never turned in the window (its data came through the inspector). */
+  eventLoopBlocked?: boolean
   perf?: PerfRecording
   nativePerf?: PerfRecording
   network?: NetworkEvidence
@@ -49,6 +51,9 @@ export interface WrittenCapture {
   connects?: number
   alreadyConnected?: number
   partial: boolean
+  eventLoopBlocked?: boolean
+  /** What a blocked event loop cost the evidence, in words (also in the capture file's warnings). */
+  loopNotes: string[]
 }
 
 function storedNetwork(conn: ProbeConnection, windowMs: number): StoredNetwork {
@@ -69,12 +74,28 @@ function storedNetwork(conn: ProbeConnection, windowMs: number): StoredNetwork {
   }
 }
 
+export const LOOP_BLOCKED_WARNING = 'event loop blocked for the whole window: no network evidence (the main thread never yielded: a busy-wait or CPU hog in synchronous code)'
+
+/** What a blocked event loop cost the window's evidence, in words. */
+function loopWarnings(conn: ProbeConnection, blockedAll: boolean): string[] {
+  if (blockedAll) return [LOOP_BLOCKED_WARNING]
+  const out: string[] = []
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+  if (conn.end?.netStartMs) out.push(`event loop blocked for the first ${s(conn.end.netStartMs)} of the window: network evidence covers the rest`)
+  if (conn.rescued && conn.end) {
+    const last = conn.snapshotsBeforeRescue ? conn.snapshots[conn.snapshotsBeforeRescue - 1]!.t : 0
+    out.push(`event loop blocked for the last ${s(Math.max(0, conn.end.wallMs - last))} of the window (the data was collected through the inspector): network evidence up to then`)
+  }
+  return out
+}
+
 export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> {
   const pid = w.info.pid
   const warnings = [...w.warnings]
   let profile: CaptureFile['profile']
   let native: CaptureFile['native']
   let partial = Boolean(w.exitedMidWindow)
+  const loopNotes: string[] = []
   if (w.exitedMidWindow) warnings.push(w.exitedMidWindow)
   if (w.interrupted) warnings.push('window ended early by Ctrl-C')
 
@@ -94,6 +115,8 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
       warnings.push(`no CPU profile: pid ${pid} went away before handing it over${w.conn.errors.length ? ` (${w.conn.errors[0]})` : ''}`)
     }
     for (const e of w.conn.errors) if (!warnings.some((x) => x.includes(e))) warnings.push(e)
+    loopNotes.push(...loopWarnings(w.conn, Boolean(w.eventLoopBlocked)))
+    warnings.push(...loopNotes)
   }
   for (const [rec, prefix, isMain] of [[w.perf, 'native', true], [w.nativePerf, 'node', false]] as const) {
     if (!rec) continue
@@ -120,7 +143,8 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
   const durationMs = w.conn?.end?.wallMs ?? Math.max(0, w.stopEpochMs - w.startEpochMs)
   const cpu = w.conn?.end?.cpuNs ?? w.cpuTimeNs
   let network: StoredNetwork | undefined
-  if (w.conn && (w.conn.snapshots.length || w.conn.connects.length)) network = storedNetwork(w.conn, durationMs)
+  // A loop that never turned recorded no connects: no network evidence rather than a misleading zero.
+  if (w.conn && !w.eventLoopBlocked && (w.conn.snapshots.length || w.conn.connects.length)) network = storedNetwork(w.conn, durationMs)
   else if (w.network) network = w.network as StoredNetwork
   const node = w.conn?.hello?.node
   const cap: CaptureFile = {
@@ -136,6 +160,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
       rateHz: w.rateHz,
       ...(cpu !== undefined ? { cpuTimeNs: Math.round(cpu) } : {}),
       partial,
+      ...(w.eventLoopBlocked ? { eventLoopBlocked: true } : {}),
       ...(node ? { node } : {}),
       ...(w.info.exe ? { exe: w.info.exe } : {}),
     },
@@ -184,6 +209,8 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
     connects,
     alreadyConnected,
     partial,
+    ...(w.eventLoopBlocked ? { eventLoopBlocked: true } : {}),
+    loopNotes,
   }
 }
 

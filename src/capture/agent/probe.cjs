@@ -22,8 +22,16 @@
 // Protocol (one JSON object per line):
 //   probe -> meshprof: hello, started, stack, conn (batched in `conns`), snap, profile, end, error
 //   meshprof -> probe: {"cmd":"start","durationMs":N,"rateHz":N} | {"cmd":"stop"}
-// Safety: if meshprof goes away (socket closes) the probe stops and discards everything; if no
-// start arrives within armTimeoutMs it removes itself; it stops on its own after durationMs + graceMs.
+// Safety: if meshprof goes away (socket closes) the probe stops and keeps the finished lines for
+// RETAIN_MS only (so a `rescue()` can still collect them), then drops them; if no start arrives
+// within armTimeoutMs it removes itself; it stops on its own after durationMs + graceMs.
+//
+// A main thread stuck in synchronous JavaScript never turns the event loop: the socket to meshprof
+// never connects and no command arrives. The inspector still runs code in it (V8 interrupts), so:
+// - cfg.profileNow starts the CPU profiler at creation, inside the Runtime.evaluate that creates
+//   the probe (a `start` command later restarts it, so that every target's window starts together);
+// - `rescue()` (called through Runtime.evaluate at the end of the window) stops everything
+//   synchronously and returns the lines the socket would have carried.
 
 const PROBE_KEY = Symbol.for('meshprof.probe')
 const MAX_CONNECTS = 50000
@@ -32,6 +40,8 @@ const SNAPSHOT_EVERY_MS = 1000
 const FLUSH_EVERY_MS = 200
 /** Initiator stacks cost ~50 us each; at most this many per second (every connect is still counted). */
 const STACKS_PER_SECOND = 100
+/** How long finished lines wait for a rescue() after meshprof's socket went away. */
+const RETAIN_MS = 15000
 
 function load(name) {
   if (typeof process.getBuiltinModule === 'function') return process.getBuiltinModule(name)
@@ -59,6 +69,14 @@ function createProbe(cfg) {
   let inbuf = ''
   let started = false
   let finished = false
+  /** The CPU profiler runs (it may run before the window's network recording starts). */
+  let profiling = false
+  let profStartEpochMs = 0
+  let profT0 = 0
+  /** Lines of a window that ended without a socket to send them on (for rescue()). */
+  let retained = null
+  /** ms into the window when the loop first turned (a late `start`), 0 when on time. */
+  let netStartMs = 0
   let t0 = 0
   let startEpochMs = 0
   let cpu0 = null
@@ -255,25 +273,43 @@ function createProbe(cfg) {
     const u = process.cpuUsage(cpu0)
     return (u.user + u.system) * 1000
   }
+  function startProfiler(rateHz) {
+    cpu0 = process.cpuUsage()
+    profT0 = performance.now()
+    profStartEpochMs = Date.now()
+    profiler.start(rateHz)
+    profiling = true
+  }
+  /**
+   * msg.keepProfile: the profiler started at creation keeps running (the loop turned late, so the
+   * window began at creation); otherwise it is restarted so that the window starts now.
+   */
   function start(msg) {
     if (started || finished) return
     started = true
     if (armTimer) clearTimeout(armTimer)
     durationMs = Number(msg.durationMs) || 15000
     const rateHz = Number(msg.rateHz) || 499
-    cpu0 = process.cpuUsage()
-    t0 = performance.now()
-    startEpochMs = Date.now()
     try {
-      profiler.start(rateHz)
+      if (profiling && msg.keepProfile) {
+        netStartMs = performance.now() - profT0
+      } else {
+        if (profiling) {
+          profiling = false
+          profiler.abort()
+        }
+        startProfiler(rateHz)
+      }
     } catch (e) {
       send({ k: 'error', message: `cannot start the profiler: ${e && e.message}` })
       cleanup()
       return
     }
+    t0 = profT0
+    startEpochMs = profStartEpochMs
     installHook()
     snapshot()
-    send({ k: 'started', epochMs: startEpochMs, pid: process.pid })
+    send({ k: 'started', epochMs: startEpochMs, pid: process.pid, ...(netStartMs ? { netStartMs } : {}) })
     timers.push(setInterval(snapshot, SNAPSHOT_EVERY_MS))
     timers.push(setInterval(flush, FLUSH_EVERY_MS))
     // Safety net: stop on our own if meshprof never says stop.
@@ -289,26 +325,52 @@ function createProbe(cfg) {
     for (const t of timers) clearInterval(t)
     timers = []
     const out = []
-    const batch = pending
-    pending = []
-    if (batch.length) out.push(line({ k: 'conns', c: batch }))
-    handleCacheAt = -1
-    out.push(line({ k: 'snap', t: Math.round((performance.now() - t0) * 1000) / 1000, r: outboundSockets().map((s) => remoteOf(s.addr, s.port)).sort() }))
-    const wallMs = performance.now() - t0
+    if (started) {
+      const batch = pending
+      pending = []
+      if (batch.length) out.push(line({ k: 'conns', c: batch }))
+      handleCacheAt = -1
+      out.push(line({ k: 'snap', t: Math.round((performance.now() - t0) * 1000) / 1000, r: outboundSockets().map((s) => remoteOf(s.addr, s.port)).sort() }))
+    }
+    const wallMs = performance.now() - profT0
     const cpu = cpuNs()
     let prof = null
     try {
-      prof = profiler.stopSync()
+      prof = profiling ? profiler.stopSync() : null
     } catch (e) {
       out.push(line({ k: 'error', message: `cannot stop the profiler: ${e && e.message}` }))
     }
+    profiling = false
     if (prof) out.push(line({ k: 'profile', format: prof.format, data: prof.data }))
-    out.push(line({ k: 'end', reason, wallMs, cpuNs: cpu, connects, dropped, epochMs: startEpochMs }))
+    out.push(line({ k: 'end', reason, wallMs, cpuNs: cpu, connects, dropped, epochMs: profStartEpochMs, network: started, ...(netStartMs ? { netStartMs } : {}) }))
     return out
+  }
+  /**
+   * Called through the inspector (Runtime.evaluate, which runs even while the main thread spins):
+   * end the window now and return its lines, or the lines kept after the socket went away.
+   * Returns '' when there is nothing (never profiled, or already handed over).
+   */
+  function rescue() {
+    if (retained) {
+      const r = retained.join('')
+      retained = null
+      cleanup()
+      return r
+    }
+    if (finished || !profiling) return ''
+    finished = true
+    let out
+    try {
+      out = finalLines(started ? 'rescued through the inspector (event loop blocked)' : 'rescued through the inspector (event loop blocked for the whole window)')
+    } finally {
+      if (sock && !sock.destroyed) sock.destroy()
+      cleanup()
+    }
+    return out.join('')
   }
   function stop(reason) {
     if (finished) return
-    if (!started) {
+    if (!started && !profiling) {
       cleanup()
       return
     }
@@ -320,7 +382,7 @@ function createProbe(cfg) {
     cleanup()
   }
   function onExit(code) {
-    if (!started || finished) return
+    if ((!started && !profiling) || finished) return
     finished = true
     let out
     try {
@@ -349,7 +411,8 @@ function createProbe(cfg) {
     for (const t of timers) clearInterval(t)
     timers = []
     if (armTimer) clearTimeout(armTimer)
-    if (profiler && profiler.abort) profiler.abort() // idempotent: a no-op after stopSync()
+    if (profiling && profiler && profiler.abort) profiler.abort()
+    profiling = false
     if (exitHooked) process.removeListener('exit', onExit)
     exitHooked = false
     probe.busy = false
@@ -380,12 +443,29 @@ function createProbe(cfg) {
     s.on('data', onData)
     s.on('error', () => {})
     s.on('close', () => {
-      // meshprof went away: stop and discard
-      if (!finished) {
-        if (started) {
-          try { profiler.stopSync() } catch { /* discard */ }
-        }
+      // meshprof went away, or the socket was dropped: end the window now and keep its lines a
+      // little while for a rescue() through the inspector, then drop them.
+      if (finished) return
+      if (!started && !profiling) {
         cleanup()
+        return
+      }
+      finished = true
+      try {
+        retained = finalLines('the connection to meshprof was dropped')
+      } catch {
+        retained = null
+      }
+      cleanup()
+      if (retained) {
+        probe.busy = true // until the lines are collected or dropped
+        globalThis[PROBE_KEY] = probe
+        const t = setTimeout(() => {
+          retained = null
+          probe.busy = false
+          if (globalThis[PROBE_KEY] === probe) delete globalThis[PROBE_KEY]
+        }, RETAIN_MS)
+        if (t.unref) t.unref()
       }
     })
     if (s.unref) s.unref()
@@ -395,6 +475,8 @@ function createProbe(cfg) {
   }
   probe.attach = attach
   probe.stop = stop
+  probe.rescue = rescue
+  probe.profileStartEpochMs = () => profStartEpochMs
 
   armTimer = setTimeout(() => {
     if (!started) {
@@ -406,6 +488,14 @@ function createProbe(cfg) {
 
   // `meshprof run`: profile from the very start of the process, before meshprof's start arrives.
   if (cfg.autoStart) start(cfg.autoStart)
+  else if (cfg.profileNow) {
+    try {
+      startProfiler(Number(cfg.profileNow.rateHz) || 499)
+    } catch (e) {
+      cleanup()
+      return { ok: false, error: `cannot start the profiler: ${e && e.message}` }
+    }
+  }
 
   if (cfg.connectPath) {
     try {

@@ -117,6 +117,7 @@ export async function printOutcome(o: CaptureOutcome, io: Io, opts: { json?: boo
       interrupted: o.interrupted,
       startSpreadMs: o.startSpreadMs,
       attachMs: o.attachMs,
+      elapsedMs: o.elapsedMs,
       captures: o.results,
       top: ranking?.rows,
       findings: findings.map((f) => ({ capture: f.file, pid: f.pid, findings: f.findings })),
