@@ -5,9 +5,9 @@ import type { CommandModule } from 'yargs'
 export const EXAMPLES: Readonly<Record<string, readonly [string, string][]>> = {
   capture: [
     ['$0 capture 4242 4243 -d 30s -o cap/', 'profile two running Node processes for 30 s, with network evidence'],
-    ['$0 capture --pgrep "node .*mesh" -o cap/', 'every process whose command line matches'],
+    ['$0 capture --pgrep "node .*mesh" --flamegraph', 'every matching process, then the flamegraph page of them all'],
   ],
-  run: [['$0 run -o cap/ -d 20s -- node app.js', 'launch with the agent preloaded, profile for 20 s']],
+  run: [['$0 run -o cap/ --flamegraph -- node app.js', 'launch with the agent preloaded, profile until it exits, then a page']],
   top: [['$0 top cap/ --by module --limit 20', 'hottest modules by self time']],
   analyze: [['$0 analyze cap/ --fail-on high', 'findings with evidence and the fix; exit 1 on a HIGH one']],
   flamegraph: [['$0 flamegraph cap/ --open', 'one offline HTML page for the whole capture, opened in your browser']],

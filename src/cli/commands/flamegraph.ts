@@ -70,6 +70,21 @@ export async function loadAll(path: string, a: InputArgs, io: Io): Promise<Profi
   return out
 }
 
+/** The flamegraph page of a profile or capture directory, written to `out` (also `capture/run --flamegraph`). */
+export async function writeFlamegraph(input: string, out: string, a: InputArgs & FilterArgs & Pick<FlamegraphArgs, 'title' | 'icicle' | 'highlight' | 'findings'>, io: Io): Promise<void> {
+  const profiles = await loadAll(input, a, io)
+  const filtered = profiles.map((x) => applyFilters(x, a))
+  const p = filtered.length === 1 ? filtered[0]! : mergeProfiles(filtered)
+  const findings = findingsFor(filtered, a.findings, io)
+  const html = renderFlamegraphHtml(p, {
+    ...(findings !== undefined ? { findings } : {}),
+    ...(a.title !== undefined ? { title: a.title } : {}),
+    ...(a.icicle ? { icicle: true } : {}),
+    ...(a.highlight ? { highlight: a.highlight } : {}),
+  })
+  await writeHtmlOutput(out, html, io)
+}
+
 const cmd: CommandModule<object, FlamegraphArgs> = {
   command: 'flamegraph <profile>',
   describe: 'write one self-contained interactive flamegraph HTML file (offline, no network)',
@@ -89,18 +104,8 @@ const cmd: CommandModule<object, FlamegraphArgs> = {
     const io = processIo(a)
     regexOption('highlight', a.highlight)
     checkOpenTarget(a.open, a.output ?? defaultHtmlName(a.profile, 'flamegraph'), '-o')
-    const profiles = await loadAll(a.profile, a, io)
-    const filtered = profiles.map((x) => applyFilters(x, a))
-    const p = filtered.length === 1 ? filtered[0]! : mergeProfiles(filtered)
-    const findings = findingsFor(filtered, a.findings, io)
-    const html = renderFlamegraphHtml(p, {
-      ...(findings !== undefined ? { findings } : {}),
-      ...(a.title !== undefined ? { title: a.title } : {}),
-      ...(a.icicle ? { icicle: true } : {}),
-      ...(a.highlight ? { highlight: a.highlight } : {}),
-    })
     const out = a.output ?? defaultHtmlName(a.profile, 'flamegraph')
-    await writeHtmlOutput(out, html, io)
+    await writeFlamegraph(a.profile, out, a, io)
     if (a.open) await openPage(out, io)
   },
 }
