@@ -28,6 +28,8 @@ export interface CaptureOptions {
   log?: (line: string) => void
   /** Called about once a second during the window with the time left. */
   onCountdown?: (leftMs: number) => void
+  /** Called once when the windows have started. */
+  onWindowStart?: () => void
 }
 
 export interface TargetResult extends Partial<WrittenCapture> {
@@ -220,6 +222,17 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
       return
     }
     try {
+      if (t.backend === 'agent' && opts.via !== 'agent') {
+        try {
+          t.conn = await connectAgent(t.agentSocket!)
+        } catch (e) {
+          // An agent whose event loop is blocked cannot answer on its socket; the inspector can.
+          if (!/did not answer/.test((e as Error).message)) throw e
+          t.warnings.push(`its meshprof agent did not answer within 3 s (event loop blocked?): captured through the inspector instead`)
+          log(`meshprof: pid ${t.info.pid}: its agent did not answer (event loop blocked?); using the inspector`)
+          t.backend = 'inspector'
+        }
+      }
       if (t.backend === 'inspector') {
         const ch = await channelFor(t.info.uid)
         const a = await attachInspector(t.info, ch, { port: opts.inspectorPort, log, durationMs: opts.durationMs, rateHz: opts.rateHz })
@@ -237,7 +250,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
             if (started) c.start(opts.durationMs, opts.rateHz, true)
           }
         })
-      } else if (t.backend === 'agent') {
+      } else if (t.backend === 'agent' && !t.conn) {
         try {
           t.conn = await connectAgent(t.agentSocket!)
         } catch (e) {
@@ -331,6 +344,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   if (running.length) log(`meshprof: capturing ${running.length} process${running.length === 1 ? '' : 'es'} for ${(opts.durationMs / 1000).toFixed(opts.durationMs % 1000 ? 1 : 0)} s`)
 
   dbg('window started')
+  opts.onWindowStart?.()
   // 4. The window.
   const endAt = windowStart + opts.durationMs
   let lastTick = 0

@@ -5,7 +5,7 @@ import { processIo, type Io } from '../io.js'
 import type { RunOutcome } from '../../capture/run.js'
 import { UsageError } from '../../util/errors.js'
 import { StatusLine } from '../status-line.js'
-import { DEFAULT_RATE_HZ, defaultOutDir, interruptible, outcomeCode, parseDuration, parseRate, printOutcome, writeCaptureFlamegraph } from './capture.js'
+import { DEFAULT_RATE_HZ, defaultOutDir, interruptible, outcomeCode, parseDuration, parseRate, printOutcome, warmSummary, writeCaptureFlamegraph } from './capture.js'
 
 interface RunArgs {
   cmd?: Array<string | number>
@@ -45,6 +45,7 @@ const cmd: CommandModule<object, RunArgs> = {
     const durationMs = a.duration !== undefined ? parseDuration(a.duration) : undefined
     const rateHz = parseRate(a.rate)
     const { runWithAgent } = await import('../../capture/run.js')
+    warmSummary()
     const intr = interruptible(io)
     // Progress on the terminal's last row only (never into the command's output, never in a pipe):
     // the time left with -d, else the time so far.
