@@ -1,5 +1,7 @@
-// The only place chalk is created. Renderers get a Style; colour is off for non-TTY, NO_COLOR, --no-color.
-import { Chalk } from 'chalk'
+// The only place chalk is created. Renderers get a Style. Whether stdout gets colour is chalk's own
+// detection (a terminal, FORCE_COLOR including FORCE_COLOR=0, TERM=dumb, CI vendors), with NO_COLOR and
+// --color/--no-color on top.
+import { Chalk, supportsColor, type ColorSupportLevel } from 'chalk'
 import type { Style } from '../render/style.js'
 
 export interface Io {
@@ -10,14 +12,18 @@ export interface Io {
   readonly verbose: boolean
 }
 
-export function colorLevel(flag: boolean | undefined, isTTY: boolean): 0 | 1 | 2 | 3 {
+/**
+ * `detected` is chalk's level for stdout (false: no colour). --no-color and a non-empty NO_COLOR switch
+ * colour off; --color switches it on even where chalk detected none.
+ */
+export function colorLevel(flag: boolean | undefined, detected: { level: ColorSupportLevel } | false = supportsColor): ColorSupportLevel {
   if (flag === false) return 0
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return 0
-  if (flag === true || process.env.FORCE_COLOR) return 1
-  return isTTY ? 1 : 0
+  const level = detected ? detected.level : 0
+  return flag === true ? (Math.max(level, 1) as ColorSupportLevel) : level
 }
 
-export function makeStyle(level: 0 | 1 | 2 | 3): Style {
+export function makeStyle(level: ColorSupportLevel): Style {
   const c = new Chalk({ level })
   return {
     enabled: level > 0,
@@ -38,7 +44,7 @@ export function processIo(opts: { color?: boolean; verbose?: boolean }): Io {
     out: (t) => { process.stdout.write(t) },
     err: (t) => { process.stderr.write(t) },
     isTTY,
-    style: makeStyle(colorLevel(opts.color, isTTY)),
+    style: makeStyle(colorLevel(opts.color)),
     verbose: Boolean(opts.verbose),
   }
 }

@@ -1,6 +1,7 @@
 // yargs entry point: global flags, one command module per file, errors mapped to exit codes.
 import yargs from 'yargs'
 import { COMMANDS } from './commands/index.js'
+import { topLevelExamples, withExamples } from './examples.js'
 import { EXIT, MeshprofError, UsageError } from '../util/errors.js'
 import { STDIN_MARKER } from '../formats/source.js'
 import { VERSION } from '../version.js'
@@ -14,7 +15,7 @@ export async function main(argv: string[]): Promise<number> {
   const parser = yargs(args)
     .scriptName('meshprof')
     .usage('$0 <command> [options]\n\nWhat is burning the CPU of your mesh: capture, rank, explain, draw, compare.')
-    .option('color', { type: 'boolean', describe: 'colour output (default: on for a terminal; NO_COLOR turns it off)' })
+    .option('color', { type: 'boolean', describe: "colour output (default: chalk's detection: a terminal, FORCE_COLOR, TERM; NO_COLOR turns it off)" })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'say more (detected formats, timings)' })
     .version(VERSION)
     .help()
@@ -38,7 +39,8 @@ export async function main(argv: string[]): Promise<number> {
       usageFailure = msg
       throw new UsageError(msg)
     })
-  for (const c of COMMANDS) parser.command(c as never)
+  for (const c of COMMANDS) parser.command(withExamples(c) as never)
+  parser.example(topLevelExamples(COMMANDS))
   try {
     const result = (await parser.parseAsync()) as { exitCode?: number }
     if (usageFailure) {

@@ -20,6 +20,7 @@ import { StackTrie } from './stack-trie.js'
 import { scanCpuprofile, type NodeTable } from './cpuprofile-scan.js'
 import type { ImportOptions, Importer } from './types.js'
 import { jsModuleOf } from './shared.js'
+import { jsFrame } from './js-frame.js'
 
 interface CallFrame {
   functionName?: string
@@ -69,16 +70,8 @@ function frameOf(cf: CallFrame): Frame | undefined {
   // scripts have no URL but a position, and are JavaScript.
   else if (url === '' && line === undefined) kind = 'native'
   else kind = 'js'
-  const name = fn === '' ? '(anonymous)' : fn
-  if (kind !== 'js') return { name, kind }
-  return {
-    name,
-    kind,
-    ...(url ? { file: url } : {}),
-    ...(line !== undefined ? { line } : {}),
-    ...(col !== undefined ? { col } : {}),
-    ...(url ? { module: url.startsWith('node:') ? url : jsModuleOf(url) } : {}),
-  }
+  if (kind !== 'js') return { name: fn === '' ? '(anonymous)' : fn, kind }
+  return { ...jsFrame(fn, url, line, col), kind }
 }
 
 function makeFrame(fn: string, url: string, line: number | undefined, col: number | undefined): Frame | undefined {

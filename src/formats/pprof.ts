@@ -27,6 +27,7 @@ import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT, decodeUtf8 } from './pr
 import { StackTrie } from './stack-trie.js'
 import type { ImportOptions, Importer } from './types.js'
 import { jsModuleOf } from './shared.js'
+import { jsFrame } from './js-frame.js'
 
 /** Wire type each top-level Profile field must have (13 = comment may be packed or not). */
 const PROFILE_WIRE: Record<number, number[]> = {
@@ -536,7 +537,8 @@ function locationFrames(t: Tables, str: StringTable): LocationFrames {
   const locFrameStart = new Int32Array(nLocs + 1)
   const list = new IntList(nLocs + 16)
   const fnFrameCache = new Map<number, number>()
-  const functionFrame = (fi: number, mi: number, module: string): number => {
+  // lineNo: the line of the location's first use of the function, for JavaScript frames without start_line.
+  const functionFrame = (fi: number, mi: number, module: string, lineNo: number): number => {
     const cacheKey = fi * (t.mapId.n + 1) + (mi + 1)
     let frame = fnFrameCache.get(cacheKey)
     if (frame === undefined) {
@@ -546,13 +548,17 @@ function locationFrames(t: Tables, str: StringTable): LocationFrames {
       const start = t.fnStartLine.get(fi)
       const kind = kindOf(nm, file, module)
       const mod = kind === 'js' && file ? jsModuleOf(file) : module
-      frame = intern({
-        name: nm === '' ? '??' : nm,
-        kind,
-        ...(file ? { file } : {}),
-        ...(start > 0 ? { line: start } : {}),
-        ...(mod ? { module: mod } : {}),
-      })
+      // JavaScript (the agent's @datadog/pprof): one form with the inspector's frames; it records the
+      // function's line in Line.line, not in start_line.
+      frame = intern(kind === 'js' && nm !== ''
+        ? { ...(mod ? { module: mod } : {}), ...jsFrame(nm, file, start > 0 ? start : lineNo, undefined), kind }
+        : {
+          name: nm === '' ? '??' : nm,
+          kind,
+          ...(file ? { file } : {}),
+          ...(start > 0 ? { line: start } : {}),
+          ...(mod ? { module: mod } : {}),
+        })
       fnFrameCache.set(cacheKey, frame)
     }
     return frame
@@ -586,7 +592,7 @@ function locationFrames(t: Tables, str: StringTable): LocationFrames {
       }
       const fi = fnIndex.get(fid)
       if (fi < 0) throw new ProtoError(`location ${t.locId.get(li)} names function ${fid}, which does not exist`)
-      list.push(functionFrame(fi, mi, module))
+      list.push(functionFrame(fi, mi, module, t.lineNo.get(j)))
     }
   }
   locFrameStart[nLocs] = list.n

@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { analyzeProfile, BUILTIN_RULE_IDS } from '../../src/analyze/index.js'
-import { parseUserRules, parseYamlSubset } from '../../src/analyze/rules/user-rules.js'
+import { parseUserRules, parseRulesYaml } from '../../src/analyze/rules/user-rules.js'
 import { UsageError } from '../../src/util/errors.js'
 import { folded } from './helpers.js'
 
@@ -33,7 +33,7 @@ test('a JSON user rule with frame + ancestor runs in the engine, thresholds appl
   assert.equal(analyzeProfile(p, { rules: all }).find((x) => x.ruleId === 'ser')!.share, 0.7)
 })
 
-test('the YAML subset reads the same rules', async () => {
+test('YAML rules read the same as JSON ones', async () => {
   const yaml = [
     '# my rules',
     'rules:',
@@ -53,7 +53,7 @@ test('the YAML subset reads the same rules', async () => {
   assert.deepEqual(rules.map((r) => [r.id, r.severity, r.thresholds.threshold!.default]), [['export-serialize', 'high', 0.2], ['gossip', 'info', 0.05]])
   const fs = analyzeProfile(await folded(PROFILE), { rules, builtins: false })
   assert.deepEqual(fs.map((f) => [f.ruleId, f.message]), [['export-serialize', 'exporter serialisation: 60.0%'], ['gossip', 'gossip 30.0%']])
-  assert.deepEqual(parseYamlSubset("- id: 'it''s'\n  n: 1.5e1\n  b: true\n  z: ~\n", 'x.yaml'), [{ id: "it's", n: 15, b: true, z: null }])
+  assert.deepEqual(parseRulesYaml("- id: 'it''s'\n  n: 1.5e1\n  b: true\n  z: ~\n", 'x.yaml').data, [{ id: "it's", n: 15, b: true, z: null }])
 })
 
 function err(text: string, file = 'my-rules.json'): string {
@@ -83,7 +83,47 @@ test('errors in a rules file name the file, the rule (index and id) and the fiel
   assert.match(err(JSON.stringify([{ ...ok, message: '' }])), /rule 1 \(id "a"\): field "message": must not be empty/)
   assert.match(err('{"rules": 3}'), /expected a list of rules/)
   assert.match(err('[{"id": '), /not valid JSON/)
-  assert.match(err('- id: a\n  frame: [x]\n', 'r.yml'), /line 2: only plain or quoted scalars/)
-  assert.match(err('- id: a\n  frame: x\n  frame: y\n', 'r.yml'), /line 3: field "frame" given twice/)
-  assert.match(err('- id: a\n  frame: x\n  threshold: 0.1\n  severity: low\n  message: m\n  bogus: 1\n', 'r.yml'), /rule 1 \(id "a"\): field "bogus": unknown field/)
+  assert.match(err('- id: a\n  frame: [x]\n', 'r.yml'), /^rules file r\.yml: line 2, column 10: rule 1 \(id "a"\): field "frame": must be a string$/)
+  assert.match(err('- id: a\n  frame: x\n  frame: y\n', 'r.yml'), /^rules file r\.yml: line 3, column 3: not valid YAML: Map keys must be unique$/)
+  assert.match(err('- id: a\n  frame: x\n  threshold: 0.1\n  severity: low\n  message: m\n  bogus: 1\n', 'r.yml'), /line 6, column 10: rule 1 \(id "a"\): field "bogus": unknown field/)
 })
+
+const RULE_OK = '  frame: runGossip\n  threshold: 0.1\n  severity: low\n'
+
+test('valid YAML the old hand-written subset refused: flow maps, block scalars, anchors and merges', async () => {
+  const yaml = [
+    'rules:',
+    '  - {id: flow, frame: "^runGossip$", threshold: 0.1, severity: info, message: "flow {share}"}',
+    '  - id: folded',
+    '    frame: runGossip',
+    '    threshold: 0.05',
+    '    severity: medium',
+    '    message: >-',
+    '      gossip takes',
+    '      {share}',
+    "    remedy: 'tick less often' # a comment after a quoted string",
+  ].join('\n')
+  const rules = parseUserRules(yaml, 'r.yaml', BUILTIN_RULE_IDS)
+  const fs = analyzeProfile(await folded(PROFILE), { rules, builtins: false })
+  assert.deepEqual(fs.map((f) => [f.ruleId, f.severity, f.message]), [['folded', 'medium', 'gossip takes 15.0%'], ['flow', 'info', 'flow 15.0%']])
+  assert.equal(fs[0]!.remedy, 'tick less often')
+  // an anchor and a merge of shared fields
+  const merged = parseUserRules('- &base\n  id: one\n' + RULE_OK + '  message: m\n- <<: *base\n  id: two\n', 'r.yml', BUILTIN_RULE_IDS)
+  assert.deepEqual(merged.map((r) => [r.id, r.severity]), [['one', 'low'], ['two', 'low']])
+})
+
+test('invalid YAML the old subset accepted is refused with its line and column', () => {
+  assert.match(err('- id: a\n  frame: a: b\n' + RULE_OK.replace('  frame: runGossip\n', '') + '  message: m\n', 'r.yml'),
+    /^rules file r\.yml: line 2, column 10: not valid YAML: Nested mappings are not allowed in compact mappings$/)
+  assert.match(err('- id: a\n' + RULE_OK + '  message: @fast\n', 'r.yml'), /^rules file r\.yml: line 5, column 12: not valid YAML: Plain value cannot start with reserved character @$/)
+  assert.match(err('- id: a\n' + RULE_OK + '  message: m\n---\n- id: b\n', 'r.yml'), /^rules file r\.yml: line \d+, column 1: not valid YAML: Source contains multiple documents/)
+  // a rules file without an extension that is not JSON is read as YAML, with the same errors
+  assert.match(err('- id: a\n  message: @x\n', 'rules'), /^rules file rules: line 2, column 12: not valid YAML/)
+})
+
+test('a rules file with an alias bomb is refused, not expanded', () => {
+  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+    'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]', 'e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]', 'rules: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]'].join('\n')
+  assert.match(err(bomb, 'bomb.yaml'), /^rules file bomb\.yaml: not valid YAML: Excessive alias count/)
+})
+

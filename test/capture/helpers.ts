@@ -1,7 +1,7 @@
 // Helpers for the capture tests: real processes (the mesh fixture, small Node scripts, the native
 // target), cleaned up by pid in after() hooks even when a test fails.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs'
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, BIN } from '../helpers/cli.js'
@@ -14,6 +14,27 @@ const spawned = new Set<ChildProcess>()
 
 export function tmp(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `meshprof-${prefix}-`))
+}
+
+/**
+ * A copy of the CLI (bin, dist/src, package.json and the runtime dependencies) in a fresh folder every
+ * user can read, for tests that run meshprof as another user: the checkout itself may live under /root
+ * or in a 0700 folder, which that user cannot read. Returns the copied bin/meshprof.js.
+ */
+export function worldReadableCli(): string {
+  const dir = tmp('cli')
+  for (const part of ['bin', join('dist', 'src'), 'package.json']) cpSync(join(ROOT, part), join(dir, part), { recursive: true })
+  // The runtime dependencies as npm installed them: every top-level package the lock file does not mark
+  // dev-only (nested node_modules come along with their parent).
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> }
+  for (const [path, meta] of Object.entries(lock.packages)) {
+    if (!/^node_modules\/(@[^/]+\/)?[^/]+$/.test(path) || meta.dev || !existsSync(join(ROOT, path))) continue
+    cpSync(join(ROOT, path), join(dir, path), { recursive: true })
+  }
+  // mkdtemp makes 0700, and a clone made with umask 077 has 0600 files: open both up.
+  chmodSync(dir, 0o755)
+  spawnSync('chmod', ['-R', 'a+rX', dir])
+  return join(dir, 'bin', 'meshprof.js')
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -137,10 +158,10 @@ export async function killAll(): Promise<void> {
 }
 
 /** Run meshprof; resolves with code/out/err and elapsed ms. */
-export function meshprof(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cmd?: string[] } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }> {
+export function meshprof(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cmd?: string[]; bin?: string; cwd?: string } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }> {
   const t0 = Date.now()
   const [cmd, ...pre] = opts.cmd ?? [process.execPath]
-  const p = start(cmd!, [...pre, BIN, ...args], { env: { NO_COLOR: '1', ...opts.env } })
+  const p = start(cmd!, [...pre, opts.bin ?? BIN, ...args], { env: { NO_COLOR: '1', ...opts.env }, cwd: opts.cwd })
   p.child.stdin!.end()
   const timer = setTimeout(() => p.child.kill('SIGKILL'), opts.timeoutMs ?? 60000)
   return p.exited.then(({ code, signal }) => {

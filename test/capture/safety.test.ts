@@ -4,9 +4,10 @@
 import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { join } from 'node:path'
-import { alive, cliStartupMs, filesIn, killAll, listenPortsOf, meshprof, readJson, script, sleep, start, tmp, waitFor, withPort9229, BUSY_JS } from './helpers.js'
+import { dirname, join } from 'node:path'
+import { alive, cliStartupMs, filesIn, killAll, listenPortsOf, meshprof, readJson, script, sleep, start, tmp, waitFor, withPort9229, worldReadableCli, BUSY_JS } from './helpers.js'
 import { isCleanFailure, ROOT, BIN } from '../helpers/cli.js'
 
 after(killAll)
@@ -28,15 +29,20 @@ describe('permissions and non-Node targets', () => {
     const p = start(process.execPath, [script(dir, 'busy.js', BUSY_JS)])
     try {
       await waitFor(() => p.stdout().includes('ready'), 10000, 'target')
-      // meshprof as nobody against a root-owned Node process
+      // meshprof as nobody against a root-owned Node process; nobody runs a copy it can read, wherever
+      // the checkout lives (under /root, in a 0700 folder)
+      const bin = worldReadableCli()
       const r = await meshprof(['capture', String(p.pid), '-d', '1s', '-o', '/tmp/meshprof-nobody-never-written'], {
         cmd: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath],
+        bin,
+        cwd: dirname(dirname(bin)),
       })
       assert.equal(r.code, 5, r.stderr)
       assert.ok(clean(r), r.stderr)
       assert.match(r.stderr, /permission denied: pid \d+ belongs to root/)
       assert.doesNotMatch(p.stderr(), /Debugger listening/, 'no SIGUSR1 reached the target')
       assert.ok(alive(p.pid))
+      rmSync(dirname(dirname(bin)), { recursive: true, force: true })
     } finally {
       await p.kill()
     }

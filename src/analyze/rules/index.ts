@@ -11,5 +11,5 @@ export const RULES: readonly Rule[] = [connectStorm, busyWait, ghostConnections,
 export const BUILTIN_RULE_IDS: readonly string[] = RULES.map((r) => r.id)
 
 export { connectStorm, busyWait, ghostConnections, telemetryGrowth, gcPressure }
-export { loadUserRules, parseUserRules, validateUserRules, userRule, parseYamlSubset, type UserRuleSpec } from './user-rules.js'
+export { loadUserRules, parseUserRules, validateUserRules, userRule, parseRulesYaml, type UserRuleSpec } from './user-rules.js'
 export * from './types.js'

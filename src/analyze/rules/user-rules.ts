@@ -1,7 +1,9 @@
 // User rules from a JSON or YAML file: [{ id, frame, ancestor?, threshold, severity, message, remedy? }].
 // They run in the same engine as the built-ins. Every error names the file, the rule (index and id)
-// and the field, and is a usage error (exit 2).
+// and the field (in YAML also its line and column), and is a usage error (exit 2). YAML is read by the
+// `yaml` package (YAML 1.2, the whole language).
 import { readFile } from 'node:fs/promises'
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml'
 import { UsageError } from '../../util/errors.js'
 import type { Finding, Rule, RuleContext, Severity } from './types.js'
 import { isSeverity } from './types.js'
@@ -26,16 +28,22 @@ export interface UserRuleSpec {
 const FIELDS = new Set(['id', 'frame', 'ancestor', 'threshold', 'severity', 'message', 'remedy', 'title', 'description'])
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
-function compile(src: string, where: string, field: string): RegExp {
+function compile(src: string, where: (field: string) => string, field: string): RegExp {
   try {
     return new RegExp(src)
   } catch (e) {
-    throw new UsageError(`${where}: field "${field}": invalid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`)
+    throw new UsageError(`${where(field)}: field "${field}": invalid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`)
   }
 }
 
-/** Validate parsed rules (any JSON value) into specs. `reserved`: ids that are taken (built-ins). */
-export function validateUserRules(data: unknown, file: string, reserved: readonly string[] = []): UserRuleSpec[] {
+/** Where rule `index` (0-based), or one of its fields, is written in the file: "line 3, column 5". */
+export type LocateRule = (index: number, field?: string) => string | undefined
+
+/**
+ * Validate parsed rules (any JSON value) into specs. `reserved`: ids that are taken (built-ins).
+ * `locate`, when the source has positions (YAML), puts the line and column into each error.
+ */
+export function validateUserRules(data: unknown, file: string, reserved: readonly string[] = [], locate?: LocateRule): UserRuleSpec[] {
   let list: unknown = data
   if (list !== null && typeof list === 'object' && !Array.isArray(list) && 'rules' in (list as object)) list = (list as { rules: unknown }).rules
   if (!Array.isArray(list)) throw new UsageError(`rules file ${file}: expected a list of rules (or { "rules": [...] })`)
@@ -43,39 +51,43 @@ export function validateUserRules(data: unknown, file: string, reserved: readonl
   const out: UserRuleSpec[] = []
   list.forEach((raw, i) => {
     const idText = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? ` (id "${(raw as { id: string }).id}")` : ''
-    const where = `rules file ${file}: rule ${i + 1}${idText}`
+    const at = (field?: string): string => {
+      const pos = locate?.(i, field) ?? (field !== undefined ? locate?.(i) : undefined)
+      return `rules file ${file}: ${pos ? `${pos}: ` : ''}rule ${i + 1}${idText}`
+    }
+    const where = at()
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`${where}: not an object`)
     const r = raw as Record<string, unknown>
-    for (const k of Object.keys(r)) if (!FIELDS.has(k)) throw new UsageError(`${where}: field "${k}": unknown field (known: ${[...FIELDS].join(', ')})`)
+    for (const k of Object.keys(r)) if (!FIELDS.has(k)) throw new UsageError(`${at(k)}: field "${k}": unknown field (known: ${[...FIELDS].join(', ')})`)
     const str = (k: string, required: boolean): string | undefined => {
       const v = r[k]
       if (v === undefined || v === null) {
-        if (required) throw new UsageError(`${where}: field "${k}": missing`)
+        if (required) throw new UsageError(`${at(k)}: field "${k}": missing`)
         return undefined
       }
-      if (typeof v !== 'string') throw new UsageError(`${where}: field "${k}": must be a string`)
-      if (required && v.trim() === '') throw new UsageError(`${where}: field "${k}": must not be empty`)
+      if (typeof v !== 'string') throw new UsageError(`${at(k)}: field "${k}": must be a string`)
+      if (required && v.trim() === '') throw new UsageError(`${at(k)}: field "${k}": must not be empty`)
       return v
     }
     const id = str('id', true)!
-    if (!ID_RE.test(id)) throw new UsageError(`${where}: field "id": use letters, digits, '.', '_' or '-' (at most 64)`)
-    if (reserved.includes(id)) throw new UsageError(`${where}: field "id": "${id}" is a built-in rule`)
-    if (seen.has(id)) throw new UsageError(`${where}: field "id": "${id}" is used twice`)
+    if (!ID_RE.test(id)) throw new UsageError(`${at('id')}: field "id": use letters, digits, '.', '_' or '-' (at most 64)`)
+    if (reserved.includes(id)) throw new UsageError(`${at('id')}: field "id": "${id}" is a built-in rule`)
+    if (seen.has(id)) throw new UsageError(`${at('id')}: field "id": "${id}" is used twice`)
     seen.add(id)
     const frame = str('frame', true)!
-    compile(frame, where, 'frame')
+    compile(frame, at, 'frame')
     const ancestor = str('ancestor', false)
-    if (ancestor !== undefined && ancestor !== '') compile(ancestor, where, 'ancestor')
+    if (ancestor !== undefined && ancestor !== '') compile(ancestor, at, 'ancestor')
     let threshold: number
     const tv = r.threshold
     if (typeof tv === 'number') threshold = tv
     else if (typeof tv === 'string' && /^\s*\d+(\.\d+)?\s*%\s*$/.test(tv)) threshold = parseFloat(tv) / 100
-    else if (tv === undefined || tv === null) throw new UsageError(`${where}: field "threshold": missing (a share of all samples, 0..1 or "5%")`)
-    else throw new UsageError(`${where}: field "threshold": must be a number 0..1 or a percentage like "5%"`)
-    if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1) throw new UsageError(`${where}: field "threshold": must be between 0 and 1 (a share of all samples), got ${String(tv)}`)
+    else if (tv === undefined || tv === null) throw new UsageError(`${at('threshold')}: field "threshold": missing (a share of all samples, 0..1 or "5%")`)
+    else throw new UsageError(`${at('threshold')}: field "threshold": must be a number 0..1 or a percentage like "5%"`)
+    if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1) throw new UsageError(`${at('threshold')}: field "threshold": must be between 0 and 1 (a share of all samples), got ${String(tv)}`)
     const sev = r.severity
-    if (sev === undefined || sev === null) throw new UsageError(`${where}: field "severity": missing (high, medium, low or info)`)
-    if (!isSeverity(sev)) throw new UsageError(`${where}: field "severity": must be high, medium, low or info, got ${JSON.stringify(sev)}`)
+    if (sev === undefined || sev === null) throw new UsageError(`${at('severity')}: field "severity": missing (high, medium, low or info)`)
+    if (!isSeverity(sev)) throw new UsageError(`${at('severity')}: field "severity": must be high, medium, low or info, got ${JSON.stringify(sev)}`)
     const message = str('message', true)!
     const remedy = str('remedy', false)
     const title = str('title', false)
@@ -145,20 +157,55 @@ export function userRule(spec: UserRuleSpec): Rule {
   }
 }
 
-/** Parse rules text (JSON, or the YAML subset) into validated Rule objects. */
+/** Parse rules text (JSON, or YAML by extension or when it is not JSON) into validated Rule objects. */
 export function parseUserRules(text: string, file: string, reserved: readonly string[] = []): Rule[] {
   const t = text.replace(/^\uFEFF/, '')
-  let data: unknown
-  const yaml = /\.ya?ml$/i.test(file)
-  if (!yaml) {
+  if (!/\.ya?ml$/i.test(file)) {
+    let data: unknown
     try {
       data = JSON.parse(t)
     } catch (e) {
       if (/\.json$/i.test(file) || /^\s*[[{]/.test(t)) throw new UsageError(`rules file ${file}: not valid JSON: ${(e as Error).message}`)
-      data = parseYamlSubset(t, file)
     }
-  } else data = parseYamlSubset(t, file)
-  return validateUserRules(data, file, reserved).map(userRule)
+    if (data !== undefined) return validateUserRules(data, file, reserved).map(userRule)
+  }
+  const { data, locate } = parseRulesYaml(t, file)
+  return validateUserRules(data, file, reserved, locate).map(userRule)
+}
+
+/** YAML text -> plain data, and where each rule and field sits. A YAML error names its line and column. */
+export function parseRulesYaml(text: string, file: string): { data: unknown; locate: LocateRule } {
+  const lines = new LineCounter()
+  // merge keys (<<) are YAML 1.1, but config files use them to share fields between rules
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, merge: true })
+  const bad = doc.errors[0]
+  if (bad) {
+    const pos = bad.linePos?.[0]
+    const what = bad.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')
+    throw new UsageError(`rules file ${file}: ${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}not valid YAML: ${what}`)
+  }
+  let data: unknown
+  try {
+    // aliases are expanded; the cap keeps a "billion laughs" file from exhausting memory
+    data = doc.toJS({ maxAliasCount: 1000 })
+  } catch (e) {
+    throw new UsageError(`rules file ${file}: not valid YAML: ${(e as Error).message.split('\n')[0]}`)
+  }
+  const top = doc.contents
+  const list = isMap(top) && top.has('rules') ? top.get('rules', true) : top
+  const locate: LocateRule = (index, field) => {
+    if (!isSeq(list)) return undefined
+    const item = list.items[index] as YamlNode | undefined
+    let node: YamlNode | undefined = item
+    if (field !== undefined) {
+      const pair = isMap(item) ? item.items.find((p) => isScalar(p.key) && p.key.value === field) : undefined
+      node = (pair?.value ?? pair?.key) as YamlNode | undefined
+    }
+    if (!node?.range) return undefined
+    const { line, col } = lines.linePos(node.range[0])
+    return `line ${line}, column ${col}`
+  }
+  return { data, locate }
 }
 
 export async function loadUserRules(path: string, reserved: readonly string[] = []): Promise<Rule[]> {
@@ -171,98 +218,4 @@ export async function loadUserRules(path: string, reserved: readonly string[] = 
   }
   if (text.length > 4 * 1024 * 1024) throw new UsageError(`rules file ${path}: larger than 4 MiB`)
   return parseUserRules(text, path, reserved)
-}
-
-// ---- A YAML subset: a list of flat `key: value` maps, optionally under `rules:`. -------------
-// Scalars: "double" (JSON escapes), 'single' ('' escapes), plain (numbers, true/false/null, text).
-// Comments with #. No anchors, no nesting, no multi-line strings: anything else is an error with its line.
-
-function yamlScalar(raw: string, file: string, lineNo: number): unknown {
-  const s = raw.trim()
-  if (s === '' || s === '~' || s === 'null') return null
-  if (s.startsWith('"')) {
-    let i = 1
-    let esc = false
-    for (; i < s.length; i++) {
-      if (esc) { esc = false; continue }
-      if (s[i] === '\\') esc = true
-      else if (s[i] === '"') break
-    }
-    if (i >= s.length) throw new UsageError(`rules file ${file}: line ${lineNo}: unterminated "string"`)
-    const rest = s.slice(i + 1).trim()
-    if (rest !== '' && !rest.startsWith('#')) throw new UsageError(`rules file ${file}: line ${lineNo}: text after a quoted string`)
-    try {
-      return JSON.parse(s.slice(0, i + 1))
-    } catch {
-      throw new UsageError(`rules file ${file}: line ${lineNo}: bad escape in "string"`)
-    }
-  }
-  if (s.startsWith("'")) {
-    let out = ''
-    let i = 1
-    for (; i < s.length; i++) {
-      if (s[i] === "'") {
-        if (s[i + 1] === "'") { out += "'"; i++; continue }
-        break
-      }
-      out += s[i]
-    }
-    if (i >= s.length) throw new UsageError(`rules file ${file}: line ${lineNo}: unterminated 'string'`)
-    const rest = s.slice(i + 1).trim()
-    if (rest !== '' && !rest.startsWith('#')) throw new UsageError(`rules file ${file}: line ${lineNo}: text after a quoted string`)
-    return out
-  }
-  if (/^[[{|>&*!]/.test(s)) throw new UsageError(`rules file ${file}: line ${lineNo}: only plain or quoted scalars are supported (meshprof reads a YAML subset; use JSON for more)`)
-  const plain = s.replace(/\s+#.*$/, '')
-  if (plain === 'true') return true
-  if (plain === 'false') return false
-  if (/^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(plain)) return Number(plain)
-  return plain
-}
-
-export function parseYamlSubset(text: string, file: string): unknown {
-  const lines = text.split(/\r?\n/)
-  const items: Record<string, unknown>[] = []
-  let wrapped = false
-  let cur: Record<string, unknown> | undefined
-  let keyIndent = -1
-  for (let i = 0; i < lines.length; i++) {
-    const lineNo = i + 1
-    const line = lines[i]!
-    if (/^\s*(#.*)?$/.test(line)) continue
-    if (line === '---' || line === '...') continue
-    if (/\t/.test(line.match(/^\s*/)![0])) throw new UsageError(`rules file ${file}: line ${lineNo}: tabs are not allowed for indentation`)
-    if (/^rules:\s*(#.*)?$/.test(line)) {
-      if (wrapped || items.length) throw new UsageError(`rules file ${file}: line ${lineNo}: "rules:" must come first, once`)
-      wrapped = true
-      continue
-    }
-    const item = /^(\s*)-(\s+(.*))?$/.exec(line)
-    if (item) {
-      cur = {}
-      items.push(cur)
-      const rest = item[3] ?? ''
-      keyIndent = -1
-      if (rest.trim() !== '') {
-        keyIndent = item[1]!.length + 1 + item[2]!.length - item[2]!.trimStart().length
-        setKey(cur, rest, file, lineNo)
-      }
-      continue
-    }
-    const kv = /^(\s*)(\S.*)$/.exec(line)!
-    if (!cur) throw new UsageError(`rules file ${file}: line ${lineNo}: expected a list item ("- id: ...")`)
-    if (kv[1]!.length === 0) throw new UsageError(`rules file ${file}: line ${lineNo}: a rule's fields must be indented under its "- "`)
-    if (keyIndent >= 0 && kv[1]!.length !== keyIndent) throw new UsageError(`rules file ${file}: line ${lineNo}: inconsistent indentation (nested maps are not supported)`)
-    keyIndent = kv[1]!.length
-    setKey(cur, kv[2]!, file, lineNo)
-  }
-  return items
-}
-
-function setKey(obj: Record<string, unknown>, text: string, file: string, lineNo: number): void {
-  const m = /^([A-Za-z_][A-Za-z0-9_-]*)\s*:(\s+(.*))?$/.exec(text.trimEnd()) ?? /^([A-Za-z_][A-Za-z0-9_-]*):$/.exec(text.trim())
-  if (!m) throw new UsageError(`rules file ${file}: line ${lineNo}: expected "key: value"`)
-  const key = m[1]!
-  if (Object.prototype.hasOwnProperty.call(obj, key)) throw new UsageError(`rules file ${file}: line ${lineNo}: field "${key}" given twice`)
-  obj[key] = yamlScalar(m[3] ?? '', file, lineNo)
 }

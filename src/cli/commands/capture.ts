@@ -174,6 +174,25 @@ export async function printOutcome(o: CaptureOutcome, io: Io, opts: { json?: boo
   io.out(lines.join('\n') + '\n')
 }
 
+/**
+ * `--flamegraph [FILE]`: one command ends with a page. '' (the flag alone) = <dir>/flamegraph.html.
+ * The capture is on disk already; a page that cannot be written costs exit 3, not the capture.
+ */
+export async function writeCaptureFlamegraph(o: CaptureOutcome, file: string | undefined, io: Io): Promise<void> {
+  if (file === undefined) return
+  if (!o.results.some((r) => r.ok)) {
+    io.err('meshprof: nothing was captured, so no flamegraph\n')
+    return
+  }
+  const { writeFlamegraph } = await import('./flamegraph.js')
+  try {
+    await writeFlamegraph(o.dir, file === '' ? join(o.dir, 'flamegraph.html') : file, {}, io)
+  } catch (e) {
+    io.err(`meshprof: flamegraph not written: ${termSafe((e as Error)?.message ?? String(e))}\n`)
+    if (!process.exitCode) process.exitCode = EXIT.IO
+  }
+}
+
 /** Exit code after a capture: 130 on Ctrl-C, TARGET when a target failed or exited mid-window. */
 export function outcomeCode(o: CaptureOutcome): number {
   if (o.interrupted) return EXIT.INTERRUPTED
@@ -194,6 +213,7 @@ interface CaptureArgs {
   json?: boolean
   top: number
   'inspector-port'?: number
+  flamegraph?: string
   color?: boolean
   verbose?: boolean
 }
@@ -213,12 +233,18 @@ const cmd: CommandModule<object, CaptureArgs> = {
       .option('inspector-port', { type: 'number', describe: "the target's inspector port, when its command line does not say (default 9229)" })
       .option('top', { alias: 'n', type: 'number', default: 10, describe: 'hot frames to print' })
       .option('json', { type: 'boolean', describe: 'print a JSON summary instead of text' })
+      .option('flamegraph', { type: 'string', describe: 'then write the flamegraph page of what was captured (FILE, default <output dir>/flamegraph.html)' })
       .example('$0 capture 4242', '15 s of pid 4242')
       .example('$0 capture 4242 4243 4244 -d 30s', 'a whole mesh, one window')
       .example("$0 capture --pgrep 'mesh-node' -o captures/", 'every process whose command line matches') as never,
   handler: async (a) => {
     const io = processIo(a)
     const pids: number[] = []
+    // `capture --flamegraph 4242`: the optional FILE swallowed the pid; a pid is what was meant.
+    if (a.flamegraph !== undefined && /^\d+$/.test(a.flamegraph) && !existsSync(a.flamegraph)) {
+      pids.push(Number(a.flamegraph))
+      a.flamegraph = ''
+    }
     for (const p of a.pids ?? []) {
       const s = String(p)
       if (!/^\d+$/.test(s)) throw new UsageError(`'${termSafe(s)}' is not a process id`)
@@ -267,6 +293,7 @@ const cmd: CommandModule<object, CaptureArgs> = {
     for (const r of outcome.results) if (!r.ok && r.hint && !a.json) io.err(`  hint: ${r.hint}\n`)
     const code = outcomeCode(outcome)
     if (code !== 0) process.exitCode = code
+    await writeCaptureFlamegraph(outcome, a.flamegraph, io)
   },
 }
 export default cmd

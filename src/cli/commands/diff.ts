@@ -8,6 +8,7 @@ import { EXIT, UsageError } from '../../util/errors.js'
 import type { DiffBy, DiffInput, DiffResult } from '../../diff/types.js'
 import { filterProfile } from '../../model/ops.js'
 import { termSafe } from '../../render/style.js'
+import { checkOpenTarget, openPage } from '../open-page.js'
 
 interface DiffArgs extends InputArgs, FilterArgs {
   before: string
@@ -25,6 +26,7 @@ interface DiffArgs extends InputArgs, FilterArgs {
   title?: string
   'fail-on-regression'?: number
   findings?: boolean
+  open?: boolean
 }
 
 /** Defaults, declared once: yargs help and run() both read them. */
@@ -44,6 +46,8 @@ export interface DiffCommandOptions {
   output: 'table' | 'json' | 'difffolded'
   normalize: boolean
   html?: string
+  /** Open the --html page in the browser. */
+  open?: boolean
   title?: string
   failOnRegression?: number
   /** Run analyze's rules on both sides (resolved / new / unchanged). Default true. */
@@ -79,6 +83,7 @@ export function toOptions(a: DiffArgs): DiffCommandOptions {
   if (a.before === '-' && a.after === '-') throw new UsageError('only one side can be read from stdin')
   const fr = a['fail-on-regression']
   if (fr !== undefined && !(typeof fr === 'number' && Number.isFinite(fr) && fr >= 0)) throw new UsageError('--fail-on-regression takes a number >= 0 (percent / percentage points)')
+  checkOpenTarget(a.open, a.html, '--html')
   if (!Number.isInteger(a.limit) || a.limit < 0) throw new UsageError('--limit takes an integer >= 0')
   return {
     before: a.before,
@@ -92,6 +97,7 @@ export function toOptions(a: DiffArgs): DiffCommandOptions {
     output: a.json ? 'json' : a.difffolded ? 'difffolded' : 'table',
     normalize: Boolean(a.normalize),
     ...(a.html !== undefined ? { html: a.html } : {}),
+    ...(a.open ? { open: true } : {}),
     ...(a.title !== undefined ? { title: a.title } : {}),
     ...(fr !== undefined ? { failOnRegression: fr } : {}),
     findings: a.findings !== false,
@@ -150,6 +156,7 @@ export async function run(o: DiffCommandOptions, io: Io): Promise<DiffRunResult>
     })
     await writeOutput(o.html, html)
     if (io.verbose) io.err(`meshprof: wrote ${o.html}\n`)
+    if (o.open) await openPage(o.html, io)
   }
 
   const regressions = o.failOnRegression !== undefined ? findRegressions(result, o.failOnRegression) : []
@@ -200,6 +207,7 @@ const cmd: CommandModule<object, DiffArgs> = {
       .option('normalize', { type: 'boolean', describe: 'with --difffolded: scale before counts to the after total (difffolded.pl -n)' })
       .option('html', { type: 'string', describe: 'also write a differential flamegraph to this HTML file' })
       .option('title', { type: 'string', describe: 'title of the --html page' })
+      .option('open', { type: 'boolean', describe: 'open the --html page in your browser ($BROWSER, else the system default)' })
       .option('findings', { type: 'boolean', default: true, describe: 'run analyze\'s rules on both sides (--no-findings skips them)' })
       .option('fail-on-regression', { type: 'number', describe: 'exit 1 if CPU grew > PCT (% in cores, pp in shares) or any function\'s total share grew > PCT pp' }) as never,
   handler: async (a) => {

@@ -7,6 +7,7 @@ import { mergeProfiles } from '../../model/ops.js'
 import { analyzeProfile } from '../../analyze/index.js'
 import type { Profile } from '../../model/types.js'
 import type { Io } from '../io.js'
+import { checkOpenTarget, openPage } from '../open-page.js'
 
 interface FlamegraphArgs extends InputArgs, FilterArgs {
   profile: string
@@ -15,6 +16,7 @@ interface FlamegraphArgs extends InputArgs, FilterArgs {
   icicle?: boolean
   highlight?: string
   findings?: boolean
+  open?: boolean
 }
 
 /** Above this many stack nodes the analyze rules run only with --findings (they can take seconds). */
@@ -63,6 +65,21 @@ export async function loadAll(path: string, a: InputArgs, io: Io): Promise<Profi
   return (await loadProfiles(path, loadOptions(a, io))).profiles
 }
 
+/** The flamegraph page of a profile or capture directory, written to `out` (also `capture/run --flamegraph`). */
+export async function writeFlamegraph(input: string, out: string, a: InputArgs & FilterArgs & Pick<FlamegraphArgs, 'title' | 'icicle' | 'highlight' | 'findings'>, io: Io): Promise<void> {
+  const profiles = await loadAll(input, a, io)
+  const filtered = profiles.map((x) => applyFilters(x, a))
+  const p = filtered.length === 1 ? filtered[0]! : mergeProfiles(filtered)
+  const findings = findingsFor(filtered, a.findings, io)
+  const html = renderFlamegraphHtml(p, {
+    ...(findings !== undefined ? { findings } : {}),
+    ...(a.title !== undefined ? { title: a.title } : {}),
+    ...(a.icicle ? { icicle: true } : {}),
+    ...(a.highlight ? { highlight: a.highlight } : {}),
+  })
+  await writeHtmlOutput(out, html, io)
+}
+
 const cmd: CommandModule<object, FlamegraphArgs> = {
   command: 'flamegraph <profile>',
   describe: 'write one self-contained interactive flamegraph HTML file (offline, no network)',
@@ -73,6 +90,7 @@ const cmd: CommandModule<object, FlamegraphArgs> = {
       .option('title', { type: 'string', describe: 'page title (default: the process or file name)' })
       .option('icicle', { type: 'boolean', describe: 'open in icicle layout (root on top)' })
       .option('highlight', { type: 'string', describe: 'highlight frames matching this regex when the page opens' })
+      .option('open', { type: 'boolean', describe: 'open the page in your browser ($BROWSER, else the system default)' })
       .option('findings', { type: 'boolean', describe: `findings panel from the analyze rules (default: on up to ${AUTO_FINDINGS_MAX_STACKS.toLocaleString('en-US')} stack nodes; --no-findings: off)` })
       .example('meshprof flamegraph capture.json -o flame.html', 'one self-contained page, works offline')
       .example('meshprof flamegraph perf.txt --icicle --title "gossip node 3"', 'root on top, own title')
@@ -80,18 +98,10 @@ const cmd: CommandModule<object, FlamegraphArgs> = {
   handler: async (a) => {
     const io = processIo(a)
     regexOption('highlight', a.highlight)
-    const profiles = await loadAll(a.profile, a, io)
-    const filtered = profiles.map((x) => applyFilters(x, a))
-    const p = filtered.length === 1 ? filtered[0]! : mergeProfiles(filtered)
-    const findings = findingsFor(filtered, a.findings, io)
-    const html = renderFlamegraphHtml(p, {
-      ...(findings !== undefined ? { findings } : {}),
-      ...(a.title !== undefined ? { title: a.title } : {}),
-      ...(a.icicle ? { icicle: true } : {}),
-      ...(a.highlight ? { highlight: a.highlight } : {}),
-    })
+    checkOpenTarget(a.open, a.output ?? defaultHtmlName(a.profile, 'flamegraph'), '-o')
     const out = a.output ?? defaultHtmlName(a.profile, 'flamegraph')
-    await writeHtmlOutput(out, html, io)
+    await writeFlamegraph(a.profile, out, a, io)
+    if (a.open) await openPage(out, io)
   },
 }
 export default cmd

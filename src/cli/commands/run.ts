@@ -4,7 +4,8 @@ import type { CommandModule } from 'yargs'
 import { processIo, type Io } from '../io.js'
 import type { RunOutcome } from '../../capture/run.js'
 import { UsageError } from '../../util/errors.js'
-import { DEFAULT_RATE_HZ, defaultOutDir, interruptible, outcomeCode, parseDuration, parseRate, printOutcome, warmSummary } from './capture.js'
+import { StatusLine } from '../status-line.js'
+import { DEFAULT_RATE_HZ, defaultOutDir, interruptible, outcomeCode, parseDuration, parseRate, printOutcome, warmSummary, writeCaptureFlamegraph } from './capture.js'
 
 interface RunArgs {
   cmd?: Array<string | number>
@@ -15,6 +16,7 @@ interface RunArgs {
   json?: boolean
   stop?: boolean
   top: number
+  flamegraph?: string
   color?: boolean
   verbose?: boolean
 }
@@ -32,6 +34,7 @@ const cmd: CommandModule<object, RunArgs> = {
       .option('output', { alias: 'o', type: 'string', describe: 'output directory (default ./meshprof-captures/<time>/)' })
       .option('top', { alias: 'n', type: 'number', default: 10, describe: 'hot frames to print' })
       .option('json', { type: 'boolean', describe: 'print a JSON summary instead of text' })
+      .option('flamegraph', { type: 'string', describe: 'then write the flamegraph page of what was captured (FILE, default <output dir>/flamegraph.html)' })
       .example('$0 run -o cap/ -- node mesh.js', 'profile until mesh.js exits (or Ctrl-C)')
       .example('$0 run -d 30s -- node server.js', 'profile 30 s; the server keeps running (Ctrl-C stops it)')
       .example('$0 run -d 30s --stop -- node server.js', '30 s, then stop the server') as never,
@@ -44,7 +47,16 @@ const cmd: CommandModule<object, RunArgs> = {
     const { runWithAgent } = await import('../../capture/run.js')
     warmSummary()
     const intr = interruptible(io)
-    const tty = Boolean(process.stderr.isTTY)
+    // Progress on the terminal's last row only (never into the command's output, never in a pipe):
+    // the time left with -d, else the time so far.
+    const status = a.json ? undefined : StatusLine.on(process.stderr)
+    let started: number | undefined
+    const progress = (left: number | undefined): void => {
+      started ??= Date.now()
+      status!.show(left !== undefined
+        ? `meshprof: profiling ${argv[0]}: ${Math.max(0, Math.ceil(left / 1000))} s left (Ctrl-C stops early and keeps the data)`
+        : `meshprof: profiling ${argv[0]}: ${formatElapsed(Date.now() - started)} (until it exits; Ctrl-C stops it and keeps the data)`)
+    }
     let outcome
     try {
       outcome = await runWithAgent({
@@ -55,11 +67,11 @@ const cmd: CommandModule<object, RunArgs> = {
         signal: intr.signal,
         stopAtEnd: a.stop,
         log: (l) => io.err(`${l}\n`),
-        onCountdown: tty && !a.json && durationMs !== undefined ? (left) => io.err(`\r\x1b[Kmeshprof: ${Math.ceil((left ?? 0) / 1000)} s left`) : undefined,
+        onCountdown: status ? progress : undefined,
       })
     } finally {
       intr.dispose()
-      if (tty) io.err('\r\x1b[K')
+      status?.close()
     }
     const ce = outcome.childExit
     if (ce && !a.json) io.err(`meshprof: ${argv[0]} exited (${ce.signal ?? `code ${ce.code}`})\n`)
@@ -70,9 +82,16 @@ const cmd: CommandModule<object, RunArgs> = {
       await printOutcome(outcome, io, { json: a.json, top: a.top, what: 'run' })
       const code = outcomeCode(outcome)
       if (code !== 0) process.exitCode = code
+      await writeCaptureFlamegraph(outcome, a.flamegraph, io)
     }
     if (outcome.running) await waitForCommand(outcome.running, argv[0]!, io)
   },
+}
+
+/** 75 s -> "1m15s". */
+function formatElapsed(ms: number): string {
+  const s = Math.floor(ms / 1000)
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
 }
 
 /**

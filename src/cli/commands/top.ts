@@ -5,6 +5,9 @@ import { rank } from '../../analyze/rank.js'
 import { renderTop } from '../../render/top.js'
 import type { GroupBy } from '../../model/ops.js'
 
+/** Version of the `top --json` document; bumped when a field changes meaning or goes away. */
+export const TOP_SCHEMA_VERSION = 1
+
 interface TopArgs extends InputArgs, FilterArgs {
   profile: string
   by: GroupBy
@@ -28,7 +31,7 @@ const top: CommandModule<object, TopArgs> = {
     const p = applyFilters(await loadInput(a.profile, a, io), a)
     const r = rank(p, { by: a.by, sort: a.sort, limit: a.limit })
     if (a.json) {
-      io.out(JSON.stringify({ profile: a.profile, by: a.by, sort: a.sort, valueType: r.valueType, unit: r.unit, total: r.total, busy: r.busy, basis: r.basis, groups: r.groups, rows: r.rows }, null, 2) + '\n')
+      io.out(JSON.stringify({ schemaVersion: TOP_SCHEMA_VERSION, profile: a.profile, by: a.by, sort: a.sort, valueType: r.valueType, unit: r.unit, total: r.total, busy: r.busy, basis: r.basis, groups: r.groups, rows: r.rows }, null, 2) + '\n')
     } else {
       io.out(renderTop(r, { style: io.style, sort: a.sort }))
     }

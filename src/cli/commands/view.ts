@@ -5,11 +5,13 @@ import { applyFilters, withFilterOptions, withInputOptions, writeHtmlOutput, typ
 import { toSpeedscope } from '../../formats/speedscope-export.js'
 import { renderSpeedscopeHtml } from '../../render/speedscope-view.js'
 import { defaultHtmlName, loadAll } from './flamegraph.js'
+import { checkOpenTarget, openPage } from '../open-page.js'
 
 interface ViewArgs extends InputArgs, FilterArgs {
   profile: string
   output?: string
   title?: string
+  open?: boolean
 }
 
 const cmd: CommandModule<object, ViewArgs> = {
@@ -20,10 +22,12 @@ const cmd: CommandModule<object, ViewArgs> = {
       .positional('profile', { type: 'string', demandOption: true, describe: 'any profile meshprof reads, a capture directory, or - for stdin' })
       .option('output', { alias: 'o', type: 'string', describe: 'HTML file to write; - for stdout (default: <profile>.view.html)' })
       .option('title', { type: 'string', describe: 'page title' })
+      .option('open', { type: 'boolean', describe: 'open the page in your browser ($BROWSER, else the system default)' })
       .example('meshprof view prof.pb.gz -o prof.view.html', "speedscope's time-order / left-heavy / sandwich views, offline")
       .example('open prof.view.html#view=sandwich', 'open straight in a view (time-ordered, left-heavy, sandwich)') as never,
   handler: async (a) => {
     const io = processIo(a)
+    checkOpenTarget(a.open, a.output ?? defaultHtmlName(a.profile, 'view'), '-o')
     const profiles = await loadAll(a.profile, a, io)
     const filtered = profiles.map((p) => applyFilters(p, a))
     const name = a.profile === '-' ? 'stdin' : basename(a.profile)
@@ -31,6 +35,7 @@ const cmd: CommandModule<object, ViewArgs> = {
     const html = renderSpeedscopeHtml(text, { name: `${name.replace(/\.speedscope\.json$/i, '')}.speedscope.json`, ...(a.title !== undefined ? { title: a.title } : {}) })
     const out = a.output ?? defaultHtmlName(a.profile, 'view')
     await writeHtmlOutput(out, html, io)
+    if (a.open) await openPage(out, io)
   },
 }
 export default cmd
