@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { ConnectEvent, SocketSnapshot } from '../model/types.js'
+import { ProbeHeap } from './heap.js'
 
 /** Longest line accepted from a probe (a CPU profile is one line). */
 const MAX_LINE = 512 * 1024 * 1024
@@ -38,6 +39,8 @@ export class ProbeConnection {
   readonly connects: Array<{ t: number; r: string; tls: boolean; s: number; a: boolean }> = []
   readonly snapshots: SocketSnapshot[] = []
   profile?: { format: string; data: unknown }
+  /** capture --heap: what the probe's heap recorder sent (see heap.ts). */
+  readonly heap = new ProbeHeap()
   end?: ProbeEnd
   readonly errors: string[] = []
   readonly closed: Promise<void>
@@ -112,6 +115,12 @@ export class ProbeConnection {
         break
       case 'snap':
         if (Array.isArray(m.r)) this.snapshots.push({ t: Number(m.t), remotes: (m.r as unknown[]).map(String) })
+        this.heap.onSnap(m)
+        break
+      case 'hsite':
+      case 'hpoint':
+      case 'hstats':
+        this.heap.onLine(m)
         break
       case 'profile':
         this.profile = { format: String(m.format), data: m.data }
@@ -130,8 +139,8 @@ export class ProbeConnection {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(JSON.stringify(obj) + '\n')
   }
 
-  start(durationMs: number, rateHz: number): void {
-    this.send({ cmd: 'start', durationMs, rateHz })
+  start(durationMs: number, rateHz: number, heap = false): void {
+    this.send({ cmd: 'start', durationMs, rateHz, ...(heap ? { heap: true } : {}) })
   }
 
   stop(): void {

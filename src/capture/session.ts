@@ -10,6 +10,7 @@ import { ProbeChannel, connectAgent, type ProbeConnection } from './channel.js'
 import { attachInspector } from './inspector.js'
 import { checkPerf, perfError, PerfRecording, type PerfCheck } from './perf.js'
 import { ProcNetSampler } from './netsample.js'
+import { ProcMemorySampler } from './heap.js'
 import { writeCaptureFiles, writeMeshFile, type WrittenCapture } from './output.js'
 import type { Backend } from './types.js'
 
@@ -20,6 +21,8 @@ export interface CaptureOptions {
   outDir: string
   via?: Backend
   native?: boolean
+  /** Also live heap by allocation site, handles, RSS/fds/threads over the window (heap.ts). */
+  heap?: boolean
   inspectorPort?: number
   /** Aborted by Ctrl-C: before the window, nothing is captured; during it, the window ends early. */
   signal?: AbortSignal
@@ -63,6 +66,7 @@ interface Target {
   perf?: PerfRecording
   nativePerf?: PerfRecording
   sampler?: ProcNetSampler
+  memory?: ProcMemorySampler
   cpu0?: number
   startEpochMs?: number
   stopEpochMs?: number
@@ -225,7 +229,8 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
     throw targets[0]!.error
   }
   for (const t of live) {
-    if (t.conn && !t.error) t.conn.start(opts.durationMs, opts.rateHz)
+    if (t.conn && !t.error) t.conn.start(opts.durationMs, opts.rateHz, opts.heap)
+    if (opts.heap && !t.error) (t.memory = new ProcMemorySampler(t.info.pid)).start()
   }
   await Promise.all(live.filter((t) => !t.error).map(async (t) => {
     if (t.perf) {
@@ -284,6 +289,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   }
   const network = new Map<Target, NetworkEvidence>()
   for (const t of running) if (t.sampler) network.set(t, t.sampler.stop())
+  for (const t of running) t.memory?.stop()
   const perfs = running.flatMap((t) => [t.perf, t.nativePerf].filter((p): p is PerfRecording => p !== undefined))
   await Promise.all([
     ...running.filter((t) => t.conn).map((t) => t.conn!.waitEnd(5000)),
@@ -322,6 +328,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
         perf: t.perf,
         nativePerf: t.nativePerf,
         network: network.get(t),
+        memory: t.memory,
         cpuTimeNs: t.perf && t.cpu0 !== undefined && cpuEnd !== undefined ? cpuEnd - t.cpu0 : undefined,
         exitedMidWindow: t.exitedMidWindow,
         interrupted,
