@@ -24,6 +24,7 @@ export const GROWTH_THRESHOLDS: Record<string, ThresholdSpec> = {
   minHandles: { default: 5, min: 1, description: 'handles of one type gained (timers, sockets, ...) for a finding' },
   minSiteBytes: { default: 65536, min: 1, description: 'live sampled bytes one allocation site gains for a finding' },
   minProcessBytes: { default: 8 * 1024 * 1024, min: 1, description: 'RSS or heap floor gained, bytes, for a finding' },
+  minProcessSpanMs: { default: 60000, min: 0, description: 'RSS and heap floor need a timeline at least this long (ms): in a short window they move with GC sizing and the profiler itself' },
   minFds: { default: 5, min: 1, description: 'open file descriptors gained for a finding' },
   minThreads: { default: 2, min: 1, description: 'threads gained for a finding' },
   dropTolerance: { default: 0.1, min: 0, max: 1, description: 'a point may fall below the running maximum by at most this fraction of the gain' },
@@ -108,6 +109,8 @@ interface Kind {
   minKey: string
   floor: boolean
   remedy: string
+  /** Threshold naming the shortest timeline this kind is judged on. */
+  spanKey?: string
 }
 
 function kindOf(s: Pick<GrowthSeries, 'name' | 'unit'>): Kind | undefined {
@@ -122,8 +125,8 @@ function kindOf(s: Pick<GrowthSeries, 'name' | 'unit'>): Kind | undefined {
   }
   const process = 'find what is retained: `meshprof diff t0/ t1/ --heap` ranks allocation sites by live-heap growth; remove closed peers from every registry and clear per-connection timers on close'
   switch (s.name) {
-    case 'heap.used': return { label: 'V8 heap floor (used heap after GC)', unit: 'bytes', minKey: 'minProcessBytes', floor: true, remedy: process }
-    case 'rss': return { label: 'resident memory (RSS)', unit: 'bytes', minKey: 'minProcessBytes', floor: true, remedy: process }
+    case 'heap.used': return { label: 'V8 heap floor (used heap after GC)', unit: 'bytes', minKey: 'minProcessBytes', floor: true, remedy: process, spanKey: 'minProcessSpanMs' }
+    case 'rss': return { label: 'resident memory (RSS)', unit: 'bytes', minKey: 'minProcessBytes', floor: true, remedy: process, spanKey: 'minProcessSpanMs' }
     case 'fds': return { label: 'open file descriptors', unit: 'count', minKey: 'minFds', floor: false, remedy: 'close sockets and files when their peer goes away (descriptors pile up with reconnects)' }
     case 'threads': return { label: 'threads', unit: 'count', minKey: 'minThreads', floor: false, remedy: 'threads keep being created: reuse a bounded pool' }
     default: return undefined
@@ -181,7 +184,7 @@ function seriesFindings(windows: readonly GrowthWindow[], tv: (k: string) => num
     s.points.sort((a, b) => a[0] - b[0])
     const pts = kind.floor ? floorSeries(s.points) : s.points
     const tr = risingTrend(pts, tv(kind.minKey), tv)
-    if (!tr) continue
+    if (!tr || (kind.spanKey && tr.spanMs < tv(kind.spanKey))) continue
     out.push({
       severity: severityOf(tr, tv),
       message: `${kind.label} grew from ${fmtValue(tr.first, kind.unit)} to ${fmtValue(tr.last, kind.unit)} ${where} and never came back down (${rateText(tr.perHour, kind.unit)})`,
