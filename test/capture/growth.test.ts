@@ -6,7 +6,7 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROOT } from '../helpers/cli.js'
 import { filesIn, killAll, meshprof, readJson, sleep, start, startMesh, tmp, waitFor, type Mesh, type Proc } from './helpers.js'
@@ -84,6 +84,29 @@ describe('set-growth: peers kept in a Set and a timer per connection, never rele
     assert.match(site.remedy, /remove closed peers from every registry/)
     const r = await meshprof(['analyze', t0, t1, '--fail-on', 'high'])
     assert.equal(r.code, 1, r.stderr)
+  })
+
+  test('diff --heap: the leaking site holds live heap in both windows; a side without heap profiles is exit 3', async () => {
+    const r = await meshprof(['diff', t0, t1, '--heap', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const d = JSON.parse(r.stdout)
+    const site = d.rows.find((x: any) => x.site.some((f: string) => f.startsWith('onPeerReconnect ')))
+    assert.ok(site && site.before > 0 && site.after > 0, JSON.stringify(d.rows.slice(0, 5)))
+    assert.ok(d.after.handles.Timeout > d.before.handles.Timeout, 'timers piled up between the captures')
+    const text = await meshprof(['diff', t0, t1, '--heap'])
+    assert.match(text.stdout, /^handles: Timeout \d+ -> \d+ \(\+\d+\)/m)
+    // the same capture without its heap profile
+    const bare = join(dir, 'bare')
+    mkdirSync(bare)
+    const name = filesIn(t0).find((f) => f.endsWith('.capture.json'))!
+    const cap = readJson(join(t0, name))
+    delete cap.heap
+    writeFileSync(join(bare, name), JSON.stringify(cap))
+    copyFileSync(join(t0, cap.profile.file), join(bare, cap.profile.file))
+    const e = await meshprof(['diff', bare, t1, '--heap'])
+    assert.equal(e.code, 3)
+    assert.match(e.stderr, /no heap profile .* among its captures/)
+    assert.ok(!/\n\s+at /.test(e.stderr), 'no stack trace')
   })
 
   test('top of the heap profile: inuse_space by allocation site; go tool pprof agrees on the total', { skip: HAS_GO ? false : 'go is not installed' }, async () => {
