@@ -29,12 +29,20 @@ export interface ProbeEnd {
   connects: number
   dropped: number
   epochMs: number
+  /** The window's network recording ran (false: the event loop never turned to start it). */
+  network?: boolean
+  /** ms into the window when the network recording started (the loop turned late). */
+  netStartMs?: number
 }
 
-/** Everything one probe sent, as it arrived. */
+/** Everything one probe sent, as it arrived (over its socket, or handed over by a rescue). */
 export class ProbeConnection {
   hello?: ProbeHello
   startedEpochMs?: number
+  /** The data came through the inspector's rescue() (the event loop did not hand it over). */
+  rescued = false
+  /** Snapshots that arrived over the socket, before a rescue added its final one. */
+  snapshotsBeforeRescue = 0
   readonly stacks = new Map<number, string[]>()
   readonly connects: Array<{ t: number; r: string; tls: boolean; s: number; a: boolean }> = []
   readonly snapshots: SocketSnapshot[] = []
@@ -55,6 +63,11 @@ export class ProbeConnection {
 
   constructor(readonly socket: Socket) {
     this.ready = new Promise((r) => { this.readyResolve = r })
+    if (!socket) {
+      this.isClosed = true
+      this.closed = Promise.resolve()
+      return
+    }
     socket.setEncoding('utf8')
     socket.on('data', (d: string) => this.onData(d))
     socket.on('error', () => {})
@@ -66,6 +79,25 @@ export class ProbeConnection {
         resolve()
       })
     })
+  }
+
+  /** A probe that never connected: its lines arrive only through rescue(). */
+  static detached(pid: number): ProbeConnection {
+    const c = new ProbeConnection(undefined as unknown as Socket)
+    c.hello = { token: null, pid }
+    return c
+  }
+
+  /** It never connected: everything came through rescue() (its event loop never turned). */
+  get detached(): boolean {
+    return !this.socket
+  }
+
+  /** Lines returned by the probe's rescue(). */
+  feed(lines: string): void {
+    this.rescued = true
+    this.snapshotsBeforeRescue = this.snapshots.length
+    this.onData(lines.endsWith('\n') ? lines : lines + '\n')
   }
 
   private onData(d: string): void {
@@ -136,11 +168,12 @@ export class ProbeConnection {
   }
 
   send(obj: unknown): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(JSON.stringify(obj) + '\n')
+    if (this.socket && !this.socket.destroyed && this.socket.writable) this.socket.write(JSON.stringify(obj) + '\n')
   }
 
-  start(durationMs: number, rateHz: number, heap = false): void {
-    this.send({ cmd: 'start', durationMs, rateHz, ...(heap ? { heap: true } : {}) })
+  /** keepProfile: the loop turned late; keep the profile the probe started when it was created. */
+  start(durationMs: number, rateHz: number, keepProfile = false, heap = false): void {
+    this.send({ cmd: 'start', durationMs, rateHz, ...(keepProfile ? { keepProfile } : {}), ...(heap ? { heap: true } : {}) })
   }
 
   stop(): void {
@@ -176,6 +209,7 @@ export class ProbeConnection {
   }
 
   close(): void {
+    if (!this.socket) return
     this.socket.end()
     setTimeout(() => this.socket.destroy(), 1000).unref()
   }
@@ -184,9 +218,10 @@ export class ProbeConnection {
 /** A private listening socket probes connect to. */
 export class ProbeChannel {
   readonly token = randomBytes(16).toString('hex')
-  private waiting = new Map<number, (c: ProbeConnection) => void>()
+  private waiting = new Map<number, (c: ProbeConnection | undefined) => void>()
   private arrived = new Map<number, ProbeConnection>()
   readonly all: ProbeConnection[] = []
+  private sockets = new Set<Socket>()
   onConnection?: (c: ProbeConnection) => void
 
   private constructor(readonly dir: string, readonly path: string, private server: Server) {}
@@ -219,8 +254,11 @@ export class ProbeChannel {
   }
 
   private accept(s: Socket): void {
+    this.sockets.add(s)
+    s.on('close', () => this.sockets.delete(s))
     const c = new ProbeConnection(s)
     const t = setTimeout(() => s.destroy(), 10000)
+    t.unref()
     c.ready.then((h) => {
       clearTimeout(t)
       if (h.token !== this.token) {
@@ -260,6 +298,11 @@ export class ProbeChannel {
   }
 
   close(): void {
+    // Nobody connects any more: answer every waiter now (their timers would hold the process).
+    for (const w of [...this.waiting.values()]) w(undefined)
+    this.waiting.clear()
+    // A probe that connected but never said hello (its loop is blocked) must not keep meshprof alive.
+    for (const s of this.sockets) if (!this.all.some((c) => c.socket === s)) s.destroy()
     this.server.close()
     rmSync(this.dir, { recursive: true, force: true })
   }

@@ -6,18 +6,25 @@
 //    Otherwise make sure nothing else holds the port it will bind (default 127.0.0.1:9229: a target
 //    that fails to bind leaves the port to another process, and a naive tool profiles that one),
 //    send SIGUSR1 and wait for the pid itself to listen.
-// 3. Connect over ws, verify `process.pid` is the pid asked for, evaluate the probe
-//    (agent/probe.cjs) which connects back to meshprof over a private unix socket and runs the
-//    profiler on an in-process inspector.Session, then close the inspector port again
-//    (deferred `inspector.close()`) and verify it is closed. The profile keeps running on the
-//    in-process session, so several Node processes sharing port 9229 are attached one after the
-//    other and then all started at once.
+// 3. Connect over ws and evaluate the probe (agent/probe.cjs) in one Runtime.evaluate that first
+//    checks `process.pid` is the pid asked for. The probe starts the CPU profiler at once on an
+//    in-process inspector.Session (the Profiler domain; this runs inside the evaluation, so it works
+//    while the main thread is stuck in synchronous JavaScript: V8 dispatches inspector messages
+//    through interrupts), and connects back to meshprof over a private unix socket for the window's
+//    commands and network evidence, which needs the event loop. Then close the inspector port
+//    (`process._debugEnd()`, which needs no event loop either) and verify it is closed. The profile
+//    keeps running on the in-process session, so Node processes sharing port 9229 are attached one
+//    after the other (pipelined: the connect-back is awaited outside the port's turn), and targets on
+//    distinct ports at the same time.
+// 4. When the event loop never handed the data over, `rescueInspector` opens the inspector again
+//    at the end of the window, calls the probe's rescue() (synchronous: stop and return everything)
+//    and closes it again.
 import { readFileSync, mkdirSync, writeFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cdp } from './cdp.js'
-import type { ProbeChannel, ProbeConnection } from './channel.js'
+import type { ProbeChannel } from './channel.js'
 import { listeningPorts, pidExists, pidOfInode, portListening, readEnviron, readProcess, permissionError, socketInodes, type ProcessInfo } from './proc.js'
 import { CaptureError, EXIT } from '../util/errors.js'
 
@@ -91,28 +98,31 @@ export function probeSourceText(): string {
   return probeSource
 }
 
-/** The expression evaluated in the target: defines the probe as a CommonJS module and starts it. */
-export function probeExpression(cfg: Record<string, unknown>): string {
+/**
+ * The expression evaluated in the target: defines the probe as a CommonJS module and creates it.
+ * Answers 'ok <epoch ms the profiler started>' or 'error: ...'.
+ */
+export function probeExpression(cfg: Record<string, unknown>, pid: number): string {
   return `(function () {
+  if (process.pid !== ${pid}) return 'error: the inspector belongs to pid ' + process.pid + ', not pid ${pid}';
   const module = { exports: {} }; const exports = module.exports;
   (function (module, exports) {
 ${probeSourceText()}
   })(module, exports);
   const r = module.exports(${JSON.stringify(cfg)});
-  return r.ok ? 'ok' : 'error: ' + r.error;
+  return r.ok ? 'ok ' + r.probe.profileStartEpochMs() : 'error: ' + r.error;
 })()`
 }
 
-const CLOSE_EXPRESSION = `(function () {
-  const i = typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule('inspector') : require('inspector');
-  setImmediate(() => i.close());
-  return 'closing';
-})()`
+
+/** Closes the inspector without the event loop (inspector.close() from an evaluation needs a deferral, which a blocked loop never runs). */
+const DEBUG_END_EXPRESSION = 'process._debugEnd()'
 
 export interface InspectorAttach {
-  conn: ProbeConnection
   port: number
   openedByUs: boolean
+  /** Epoch ms when the probe started the profiler (inside the evaluation). */
+  profileStartEpochMs: number
   warnings: string[]
 }
 
@@ -136,13 +146,23 @@ function holderOf(port: number): string {
   }
 }
 
-/** Attach the probe to a Node process through its inspector. The caller has checked it is Node. */
+/** In-process turns per port: this process's own attaches to one port follow each other without polling. */
+const portTurns = new Map<number, Promise<unknown>>()
+
 /**
- * Several meshprof processes may attach at once: the signal-to-close section for a fixed port is
- * serialised across them with a lock directory (stale locks of dead meshprof processes are taken over).
+ * The signal-to-close section for a fixed port is serialised: within this process by a promise
+ * chain per port, across meshprof processes by a lock directory (stale locks of dead meshprof
+ * processes are taken over).
  */
 async function withAttachLock<T>(port: number, fn: () => Promise<T>): Promise<T> {
   if (port === 0) return fn()
+  const prev = portTurns.get(port) ?? Promise.resolve()
+  const mine = prev.catch(() => {}).then(() => withFileLock(port, fn))
+  portTurns.set(port, mine.catch(() => {}))
+  return mine
+}
+
+async function withFileLock<T>(port: number, fn: () => Promise<T>): Promise<T> {
   const dir = join(tmpdir(), `meshprof-attach-${port}.lock`)
   const deadline = Date.now() + 15000
   let mine = false
@@ -176,17 +196,58 @@ async function withAttachLock<T>(port: number, fn: () => Promise<T>): Promise<T>
   }
 }
 
-export async function attachInspector(info: ProcessInfo, channel: ProbeChannel, opts: InspectorOptions = {}): Promise<InspectorAttach> {
+function targetConfig(info: ProcessInfo, opts: InspectorOptions): InspectConfig {
   const env = readEnviron(info.pid)
   const cfg = inspectConfig(info.argv, env.NODE_OPTIONS ?? '')
   if (opts.port !== undefined) cfg.port = opts.port
-  return withAttachLock(cfg.port, () => attachLocked(info, channel, cfg, opts))
+  return cfg
 }
 
-async function attachLocked(info: ProcessInfo, channel: ProbeChannel, cfg: InspectConfig, opts: InspectorOptions): Promise<InspectorAttach> {
+/** Attach the probe to a Node process through its inspector. The caller has checked it is Node. */
+export async function attachInspector(info: ProcessInfo, channel: ProbeChannel, opts: InspectorOptions & { durationMs: number; rateHz: number }): Promise<InspectorAttach> {
+  const cfg = targetConfig(info, opts)
+  return withAttachLock(cfg.port, () => inSession(info, cfg, opts, async (cdp) => {
+    const r = await cdp.evaluate<string>(probeExpression({
+      token: channel.token,
+      backend: 'inspector',
+      connectPath: channel.path,
+      // a blocked loop runs no timer anyway; a loop that turns removes an unstarted probe after this
+      armTimeoutMs: opts.durationMs + 60000,
+      profileNow: { rateHz: opts.rateHz },
+    }, info.pid), 10000)
+    if (!/^ok /.test(r)) throw new CaptureError(`pid ${info.pid}: ${String(r).replace(/^error: /, '')}`)
+    return Number(r.slice(3))
+  })).then((x) => ({ port: x.port, openedByUs: x.openedByUs, warnings: x.warnings, profileStartEpochMs: x.value }))
+}
+
+/**
+ * End the window of a probe whose event loop did not hand its data over: open the inspector again,
+ * call the probe's rescue() and close it. Returns the probe's lines ('' when it holds nothing).
+ * The caller has checked that the pid is the same process and not stopped.
+ */
+export async function rescueInspector(info: ProcessInfo, opts: InspectorOptions = {}): Promise<{ lines: string; warnings: string[] }> {
+  const cfg = targetConfig(info, opts)
+  const expr = `(function () {
+  if (process.pid !== ${info.pid}) return 'pid ' + process.pid;
+  const p = globalThis[Symbol.for('meshprof.probe')];
+  return p && typeof p.rescue === 'function' ? 'ok ' + p.rescue() : 'ok ';
+})()`
+  const x = await withAttachLock(cfg.port, () => inSession(info, cfg, opts, async (cdp) => {
+    const r = await cdp.evaluate<string>(expr, 15000)
+    if (!/^ok /.test(r)) throw new CaptureError(`the inspector on port belongs to ${r}, not pid ${info.pid}`)
+    return r.slice(3)
+  }))
+  return { lines: x.value, warnings: x.warnings }
+}
+
+/**
+ * Open (or find open) the pid's inspector, run `fn` on a ws session whose evaluations first check
+ * `process.pid`, then close the port if this call opened it, and verify it is closed.
+ */
+async function inSession<T>(info: ProcessInfo, cfg: InspectConfig, opts: InspectorOptions, fn: (cdp: Cdp) => Promise<T>): Promise<{ value: T; port: number; openedByUs: boolean; warnings: string[] }> {
   const pid = info.pid
   const T0 = Date.now()
-  const dbg = (m: string) => { if (process.env.MESHPROF_DEBUG) process.stderr.write(`meshprof: attach ${pid} +${Date.now() - T0} ms ${m}\n`) }
+  const dbg = (m: string) => { if (process.env.MESHPROF_DEBUG) process.stderr.write(`meshprof: inspector ${pid} +${Date.now() - T0} ms ${m}\n`) }
   const warnings: string[] = []
   const before = listeningPorts(pid)
 
@@ -233,69 +294,14 @@ async function attachLocked(info: ProcessInfo, channel: ProbeChannel, cfg: Inspe
     }
     openedByUs = true
     dbg('signalled')
-    const deadline = Date.now() + (opts.signalWaitMs ?? SIGNAL_WAIT_MS)
-    let seen = ''
-    while (Date.now() < deadline) {
-      // Re-read the TCP tables only when the pid's set of sockets changed (they are big on busy hosts).
-      let key = ''
-      try {
-        key = [...socketInodes(pid)].sort().join(',')
-      } catch {
-        key = ''
-      }
-      if (key === seen) {
-        try {
-          process.kill(pid, 0)
-        } catch {
-          throw new CaptureError(`pid ${pid} exited right after SIGUSR1`)
-        }
-        await sleep(10)
-        continue
-      }
-      seen = key
-      let now: Set<number>
-      try {
-        now = listeningPorts(pid)
-      } catch {
-        now = new Set()
-      }
-      if (cfg.port !== 0 && now.has(cfg.port)) {
-        port = cfg.port
-        break
-      }
-      const fresh = [...now].filter((p) => !before.has(p))
-      if (fresh.length) {
-        for (const p of fresh) {
-          if (await jsonList(p, '127.0.0.1', 300)) {
-            port = p
-            break
-          }
-        }
-        if (port >= 0) break
-      }
-      try {
-        process.kill(pid, 0)
-      } catch {
-        throw new CaptureError(`pid ${pid} exited right after SIGUSR1`)
-      }
-      await sleep(10)
-    }
-    if (port < 0) {
-      throw new CaptureError(
-        `pid ${pid} did not open its inspector within ${((opts.signalWaitMs ?? SIGNAL_WAIT_MS) / 1000).toFixed(1)} s of SIGUSR1: it handles SIGUSR1 itself (process.on('SIGUSR1')) or runs with --disable-sigusr1; nothing else was done to it`,
-        EXIT.TARGET,
-        `use --via perf, or start it with the agent (node --require meshprof/agent, or meshprof run), or with --inspect=127.0.0.1:0`,
-      )
-    }
+    port = await waitForInspector(pid, cfg, before, opts.signalWaitMs ?? SIGNAL_WAIT_MS)
   }
 
   let cdp: Cdp | undefined
   let verified = false
-  let conn: ProbeConnection | undefined
   try {
     dbg(`port ${port} open`)
     const list = await jsonList(port)
-    dbg('json/list')
     const url = list?.find((t) => t.webSocketDebuggerUrl)?.webSocketDebuggerUrl
     if (!url) throw new CaptureError(`pid ${pid}: the inspector on port ${port} lists no debug target`)
     cdp = await Cdp.connect(url)
@@ -306,20 +312,13 @@ async function attachLocked(info: ProcessInfo, channel: ProbeChannel, cfg: Inspe
     }
     verified = true
     dbg('pid verified')
-    const r = await cdp.evaluate<string>(probeExpression({ token: channel.token, backend: 'inspector', connectPath: channel.path, armTimeoutMs: 60000 }), 10000)
-    if (r !== 'ok') throw new CaptureError(`pid ${pid}: ${String(r).replace(/^error: /, '')}`)
-    dbg('probe evaluated')
-    conn = await channel.expect(pid, 5000)
-    dbg('probe connected')
-    if (!conn) throw new CaptureError(`pid ${pid}: the probe did not connect back to meshprof within 5 s`)
+    const value = await fn(cdp)
+    dbg('evaluated')
+    return { value, port, openedByUs, warnings }
   } finally {
-    if (cdp && openedByUs && verified) {
-      try {
-        await cdp.evaluate(CLOSE_EXPRESSION, 3000)
-      } catch {
-        // the socket may close before the reply arrives; verified below
-      }
-      dbg('close evaluated')
+    if (cdp && openedByUs && verified && !cdp.isClosed) {
+      // No reply comes: the session closes with the port.
+      cdp.send('Runtime.evaluate', { expression: DEBUG_END_EXPRESSION }, 3000).catch(() => {})
       await Promise.race([cdp.closed, sleep(2000)])
       dbg('ws closed')
     }
@@ -334,11 +333,49 @@ async function attachLocked(info: ProcessInfo, channel: ProbeChannel, cfg: Inspe
           open = false
         }
         if (!open) break
-        await sleep(10)
+        await sleep(5)
       }
       dbg('port closed')
-      if (open) warnings.push(`pid ${pid}: its inspector port ${port} is still open after inspector.close()`)
+      if (open) warnings.push(`pid ${pid}: its inspector port ${port} is still open after process._debugEnd()`)
     }
   }
-  return { conn: conn!, port, openedByUs, warnings }
+}
+
+/** After SIGUSR1: the port the pid opened (its configured one, or a new one for port 0). */
+async function waitForInspector(pid: number, cfg: InspectConfig, before: Set<number>, waitMs: number): Promise<number> {
+  const deadline = Date.now() + waitMs
+  let seen = ''
+  while (Date.now() < deadline) {
+    // Re-read the TCP tables only when the pid's set of sockets changed (they are big on busy hosts).
+    let key = ''
+    try {
+      key = [...socketInodes(pid)].sort().join(',')
+    } catch {
+      key = ''
+    }
+    if (key !== seen) {
+      seen = key
+      let now: Set<number>
+      try {
+        now = listeningPorts(pid)
+      } catch {
+        now = new Set()
+      }
+      if (cfg.port !== 0 && now.has(cfg.port)) return cfg.port
+      for (const p of [...now].filter((x) => !before.has(x))) {
+        if (await jsonList(p, '127.0.0.1', 300)) return p
+      }
+    }
+    try {
+      process.kill(pid, 0)
+    } catch {
+      throw new CaptureError(`pid ${pid} exited right after SIGUSR1`)
+    }
+    await sleep(5)
+  }
+  throw new CaptureError(
+    `pid ${pid} did not open its inspector within ${(waitMs / 1000).toFixed(1)} s of SIGUSR1: it handles SIGUSR1 itself (process.on('SIGUSR1')) or runs with --disable-sigusr1; nothing else was done to it`,
+    EXIT.TARGET,
+    `use --via perf, or start it with the agent (node --require meshprof/agent, or meshprof run), or with --inspect=127.0.0.1:0`,
+  )
 }

@@ -30,6 +30,8 @@ export interface WriteInput {
   startEpochMs: number
   stopEpochMs: number
   conn?: ProbeConnection
+  /** The probe's event loop never turned in the window (its data came through the inspector). */
+  eventLoopBlocked?: boolean
   perf?: PerfRecording
   nativePerf?: PerfRecording
   network?: NetworkEvidence
@@ -72,6 +74,21 @@ function storedNetwork(conn: ProbeConnection, windowMs: number): StoredNetwork {
   }
 }
 
+export const LOOP_BLOCKED_WARNING = 'event loop blocked for the whole window: no network evidence (the main thread never yielded: a busy-wait or CPU hog in synchronous code)'
+
+/** What a blocked event loop cost the window's evidence, in words. */
+function loopWarnings(conn: ProbeConnection, blockedAll: boolean): string[] {
+  if (blockedAll) return [LOOP_BLOCKED_WARNING]
+  const out: string[] = []
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+  if (conn.end?.netStartMs) out.push(`event loop blocked for the first ${s(conn.end.netStartMs)} of the window: network evidence covers the rest`)
+  if (conn.rescued && conn.end) {
+    const last = conn.snapshotsBeforeRescue ? conn.snapshots[conn.snapshotsBeforeRescue - 1]!.t : 0
+    out.push(`event loop blocked for the last ${s(Math.max(0, conn.end.wallMs - last))} of the window (the data was collected through the inspector): network evidence up to then`)
+  }
+  return out
+}
+
 export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> {
   const pid = w.info.pid
   const warnings = [...w.warnings]
@@ -97,6 +114,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
       warnings.push(`no CPU profile: pid ${pid} went away before handing it over${w.conn.errors.length ? ` (${w.conn.errors[0]})` : ''}`)
     }
     for (const e of w.conn.errors) if (!warnings.some((x) => x.includes(e))) warnings.push(e)
+    warnings.push(...loopWarnings(w.conn, Boolean(w.eventLoopBlocked)))
   }
   for (const [rec, prefix, isMain] of [[w.perf, 'native', true], [w.nativePerf, 'node', false]] as const) {
     if (!rec) continue

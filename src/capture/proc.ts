@@ -132,6 +132,25 @@ export function stillSameProcess(pid: number, startTicks: number): boolean {
   }
 }
 
+/**
+ * The kernel's state letter of a pid (R running, S sleeping, T stopped by a signal, t stopped by a
+ * tracer, Z zombie ...), undefined when it is gone.
+ */
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+  } catch {
+    return undefined
+  }
+}
+
+/** Stopped (SIGSTOP, a tracer): it can run nothing, and a signal sent now acts when it resumes. */
+export function isStopped(pid: number): boolean {
+  const s = processState(pid)
+  return s === 'T' || s === 't'
+}
+
 export function readEnviron(pid: number): Record<string, string> {
   const env: Record<string, string> = {}
   try {

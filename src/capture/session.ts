@@ -1,13 +1,14 @@
 // `meshprof capture`: resolve the targets (nothing is sent to any process before every pid checks
-// out), attach them one by one, start every window at once, stop them together, write the raw data,
-// then the capture files.
+// out), attach them (concurrently, one at a time per shared inspector port), start every window at
+// once, stop them together, collect what a blocked event loop did not hand over through the
+// inspector, write the raw data, then the capture files.
 import { mkdirSync, accessSync, constants as fsc } from 'node:fs'
 import { join, basename } from 'node:path'
 import { CaptureError, EXIT, MeshprofError } from '../util/errors.js'
 import type { NetworkEvidence } from '../model/types.js'
-import { cpuTimeNs, isNodeExecutable, pidExists, readProcess, stillSameProcess, unixSocketPaths, type ProcessInfo } from './proc.js'
-import { ProbeChannel, connectAgent, type ProbeConnection } from './channel.js'
-import { attachInspector } from './inspector.js'
+import { cpuTimeNs, isNodeExecutable, isStopped, pidExists, readProcess, stillSameProcess, unixSocketPaths, type ProcessInfo } from './proc.js'
+import { ProbeChannel, ProbeConnection, connectAgent } from './channel.js'
+import { attachInspector, rescueInspector } from './inspector.js'
 import { checkPerf, perfError, PerfRecording, type PerfCheck } from './perf.js'
 import { ProcNetSampler } from './netsample.js'
 import { ProcMemorySampler } from './heap.js'
@@ -63,6 +64,10 @@ interface Target {
   name: string
   agentSocket?: string
   conn?: ProbeConnection
+  /** Inspector: the probe's connection back to meshprof, once its event loop turns. */
+  connP?: Promise<ProbeConnection | undefined>
+  /** Inspector: when the probe started the profiler (at attach). */
+  profileStartEpochMs?: number
   perf?: PerfRecording
   nativePerf?: PerfRecording
   sampler?: ProcNetSampler
@@ -117,6 +122,36 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
+/** How long after the last attach the probes get to connect back before their loops count as blocked. */
+export const CONNECT_BACK_MS = 1000
+/** How long a probe gets to hand its data over after `stop` before it is collected through the inspector. */
+export const STOP_WAIT_MS = 1500
+
+/**
+ * Collect an inspector target's data through its inspector (its event loop did not hand it over),
+ * or explain why not. Safe to call when the probe already handed everything over (it returns nothing).
+ */
+async function rescue(t: Target, inspectorPort: number | undefined, log: (l: string) => void): Promise<void> {
+  const pid = t.info.pid
+  if (!stillSameProcess(pid, t.info.startTicks)) return
+  if (isStopped(pid)) {
+    // A signal to a stopped process acts when it resumes, after meshprof is gone: send nothing.
+    t.warnings.push(`pid ${pid} is stopped (SIGSTOP or a tracer): its CPU profile could not be collected and nothing was sent to it; the probe drops its data when the process resumes`)
+    log(`meshprof: pid ${pid} (${t.name}) is stopped: its CPU profile stays in it`)
+    return
+  }
+  try {
+    const r = await rescueInspector(t.info, { port: inspectorPort })
+    t.warnings.push(...r.warnings)
+    if (r.lines) {
+      t.conn ??= ProbeConnection.detached(pid)
+      t.conn.feed(r.lines)
+    }
+  } catch (e) {
+    t.warnings.push(`the event loop did not hand the data over and the inspector could not collect it: ${asMeshprofError(e).message}`)
+  }
+}
+
 function asMeshprofError(e: unknown): MeshprofError {
   if (e instanceof MeshprofError) return e
   return new CaptureError((e as Error)?.message ?? String(e))
@@ -142,64 +177,94 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
     throw new MeshprofError(`cannot write to ${opts.outDir}: ${(e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message}`, EXIT.IO)
   }
 
-  // 2. Attach, one at a time (Node processes share the default inspector port 9229).
-  const channels = new Map<number, ProbeChannel>()
-  const channelFor = async (uid: number): Promise<ProbeChannel> => {
+  // 2. Attach: targets on distinct inspector ports (or agents) at the same time, those sharing a
+  //    port one after the other (inspector.ts serialises them).
+  const channels = new Map<number, Promise<ProbeChannel>>()
+  const channelFor = (uid: number): Promise<ProbeChannel> => {
     const key = process.getuid?.() === 0 && uid !== 0 ? uid : -1
     let ch = channels.get(key)
     if (!ch) {
-      ch = await ProbeChannel.open(key >= 0 ? key : undefined)
+      ch = ProbeChannel.open(key >= 0 ? key : undefined)
       channels.set(key, ch)
     }
     return ch
   }
   const attachStart = Date.now()
   let interrupted = false
-  const cleanupAll = () => {
-    for (const t of targets) t.conn?.close()
-    for (const ch of channels.values()) ch.close()
+  let windowClosed = false
+  const closeChannels = () => {
+    for (const ch of channels.values()) ch.then((c) => c.close(), () => {})
   }
-  try {
-    for (const t of targets) {
-      if (opts.signal?.aborted) {
-        interrupted = true
-        break
+  /** Before any window: close what connected, and stop the profilers of probes whose loop never turned. */
+  const abandon = async () => {
+    windowClosed = true
+    await Promise.all(targets.map(async (t) => {
+      t.conn?.close()
+      if (t.profileStartEpochMs !== undefined && !t.conn) {
+        const conn = await Promise.race([t.connP, sleep(0).then(() => undefined)])
+        if (conn) conn.close()
+        else await rescue(t, opts.inspectorPort, () => {})
       }
-      try {
-        if (t.backend === 'inspector') {
-          const a = await attachInspector(t.info, await channelFor(t.info.uid), { port: opts.inspectorPort, log })
-          t.conn = a.conn
-          t.warnings.push(...a.warnings)
-        } else if (t.backend === 'agent') {
-          try {
-            t.conn = await connectAgent(t.agentSocket!)
-          } catch (e) {
-            const code = (e as NodeJS.ErrnoException).code
-            throw new CaptureError(`pid ${t.info.pid}: cannot reach its meshprof agent at ${t.agentSocket}: ${code === 'EACCES' ? 'permission denied' : (e as Error).message}`)
-          }
-          if (t.conn.errors.length) throw new CaptureError(`pid ${t.info.pid}: agent: ${t.conn.errors[0]}`)
-        }
-      } catch (e) {
-        t.error = asMeshprofError(e)
-        if (targets.length === 1) throw t.error
-        log(`meshprof: ${t.error.message}`)
-      }
+    }))
+    closeChannels()
+  }
+  const attachOne = async (t: Target): Promise<void> => {
+    if (opts.signal?.aborted) {
+      interrupted = true
+      return
     }
-  } catch (e) {
-    cleanupAll()
-    throw e
+    try {
+      if (t.backend === 'inspector') {
+        const ch = await channelFor(t.info.uid)
+        const a = await attachInspector(t.info, ch, { port: opts.inspectorPort, log, durationMs: opts.durationMs, rateHz: opts.rateHz })
+        t.profileStartEpochMs = a.profileStartEpochMs
+        t.warnings.push(...a.warnings)
+        t.connP = ch.expect(t.info.pid, opts.durationMs + 60000)
+        t.connP.then((c) => {
+          if (!c) return
+          if (windowClosed) {
+            c.close()
+          } else if (!t.conn) {
+            t.conn = c
+            // The loop turned after the others' windows started: keep the profile running since attach.
+            if (started) c.start(opts.durationMs, opts.rateHz, true, opts.heap)
+          }
+        })
+      } else if (t.backend === 'agent') {
+        try {
+          t.conn = await connectAgent(t.agentSocket!)
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code
+          throw new CaptureError(`pid ${t.info.pid}: cannot reach its meshprof agent at ${t.agentSocket}: ${code === 'EACCES' ? 'permission denied' : (e as Error).message}`)
+        }
+        if (t.conn.errors.length) throw new CaptureError(`pid ${t.info.pid}: agent: ${t.conn.errors[0]}`)
+      }
+    } catch (e) {
+      t.error = asMeshprofError(e)
+      if (targets.length > 1) log(`meshprof: ${t.error.message}`)
+    }
   }
+  let started = false
+  await Promise.all(targets.map(attachOne))
   const attachMs = Date.now() - attachStart
-  if (interrupted) {
-    cleanupAll()
+  if (targets.length === 1 && targets[0]!.error) {
+    await abandon()
+    throw targets[0]!.error
+  }
+  if (interrupted || opts.signal?.aborted) {
+    await abandon()
     return { dir: opts.outDir, results: targets.map((t) => result(t, false, 'interrupted before the window started')), interrupted: true, attachMs }
   }
   const live = targets.filter((t) => !t.error)
   if (live.length === 0) {
-    cleanupAll()
+    await abandon()
     const first = targets[0]!.error!
     throw new CaptureError(`no process could be attached (${targets.length}); first error: ${first.message}`, first.exitCode, first.hint)
   }
+  // The probes connect back as soon as their event loops turn; a loop that does not turn within
+  // CONNECT_BACK_MS is blocked, and its profile (running since attach) is collected at the end.
+  const waiting = live.filter((t) => t.connP && !t.conn)
+  if (waiting.length) await Promise.race([Promise.all(waiting.map((t) => t.connP)), sleep(CONNECT_BACK_MS)])
 
   // 3. Start every window at once. perf first attaches with its events disabled (it can take a
   //    second on a busy host), then the probes start and perf is enabled together.
@@ -225,11 +290,12 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
     }
   }))
   if (targets.length === 1 && targets[0]!.error) {
-    cleanupAll()
+    await abandon()
     throw targets[0]!.error
   }
+  started = true
   for (const t of live) {
-    if (t.conn && !t.error) t.conn.start(opts.durationMs, opts.rateHz, opts.heap)
+    if (t.conn && !t.error) t.conn.start(opts.durationMs, opts.rateHz, false, opts.heap)
     if (opts.heap && !t.error) (t.memory = new ProcMemorySampler(t.info.pid)).start()
   }
   await Promise.all(live.filter((t) => !t.error).map(async (t) => {
@@ -244,7 +310,11 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
     if (t.conn) {
       const ok = await t.conn.waitStarted(5000)
       if (ok) t.startEpochMs = t.conn.startedEpochMs
+      else if (t.profileStartEpochMs !== undefined) t.startEpochMs = t.profileStartEpochMs // loop blocked since: collected at the end
       else t.error = new CaptureError(`pid ${t.info.pid}: the profiler did not start${t.conn.errors.length ? `: ${t.conn.errors[0]}` : t.conn.isClosed ? ' (the process went away)' : ''}`)
+    } else if (t.profileStartEpochMs !== undefined) {
+      t.startEpochMs = t.profileStartEpochMs
+      log(`meshprof: pid ${t.info.pid} (${t.name}): its event loop is blocked; the CPU profile runs through the inspector, network evidence waits for the loop`)
     }
   }))
   const running = live.filter((t) => !t.error)
@@ -257,6 +327,9 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   const endAt = windowStart + opts.durationMs
   let lastTick = 0
   const gone = (t: Target): boolean => {
+    // Inspector targets: the probe's socket may drop while the process lives on (its data is then
+    // collected through the inspector at the end).
+    if (t.profileStartEpochMs !== undefined) return !stillSameProcess(t.info.pid, t.info.startTicks) || (t.conn?.end !== undefined && /exiting/.test(t.conn.end.reason))
     if (t.conn) return t.conn.isClosed || (t.conn.end !== undefined && /exiting/.test(t.conn.end.reason))
     if (t.perf) return !t.perf.running || !stillSameProcess(t.info.pid, t.info.startTicks)
     return true
@@ -281,8 +354,10 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
     await sleep(Math.min(100, Math.max(1, left)))
   }
 
-  // 5. Stop everything together.
+  // 5. Stop everything together; what a blocked event loop does not hand over is collected
+  //    through the inspector.
   const stopAt = Date.now()
+  windowClosed = true
   for (const t of running) {
     t.stopEpochMs = stopAt
     if (t.conn && !t.conn.end && !t.conn.isClosed) t.conn.stop()
@@ -292,7 +367,10 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   for (const t of running) t.memory?.stop()
   const perfs = running.flatMap((t) => [t.perf, t.nativePerf].filter((p): p is PerfRecording => p !== undefined))
   await Promise.all([
-    ...running.filter((t) => t.conn).map((t) => t.conn!.waitEnd(5000)),
+    ...running.filter((t) => t.conn || t.profileStartEpochMs !== undefined).map(async (t) => {
+      if (t.conn) await t.conn.waitEnd(t.profileStartEpochMs !== undefined ? STOP_WAIT_MS : 5000)
+      if (t.profileStartEpochMs !== undefined && !t.conn?.end) await rescue(t, opts.inspectorPort, log)
+    }),
     ...perfs.map((p) => p.stop()),
   ])
   for (const t of running) {
@@ -301,10 +379,18 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
         ? `pid ${t.info.pid} (${t.name}) did not hand over its data${t.conn.errors.length ? `: ${t.conn.errors[0]}` : ''}: partial capture kept`
         : `pid ${t.info.pid} (${t.name}) exited during the window: partial capture kept`
       log(`meshprof: ${t.exitedMidWindow}`)
+    } else if (t.conn?.end && /dropped/.test(t.conn.end.reason) && !t.exitedMidWindow) {
+      t.exitedMidWindow = `the connection to pid ${t.info.pid} (${t.name}) dropped ${(t.conn.end.wallMs / 1000).toFixed(1)} s into the window; its data up to then was collected through the inspector: partial capture kept`
+      log(`meshprof: ${t.exitedMidWindow}`)
+    } else if (!t.conn && t.profileStartEpochMs !== undefined && !t.exitedMidWindow) {
+      t.exitedMidWindow = pidExists(t.info.pid)
+        ? `pid ${t.info.pid} (${t.name}) did not hand over its data: partial capture kept`
+        : `pid ${t.info.pid} (${t.name}) exited during the window: partial capture kept`
+      log(`meshprof: ${t.exitedMidWindow}`)
     }
     if (t.conn) t.conn.close()
   }
-  for (const ch of channels.values()) ch.close()
+  closeChannels()
 
   // 6. Raw data first, then the capture files.
   const results: TargetResult[] = []
@@ -325,6 +411,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
         startEpochMs: t.startEpochMs ?? windowStart,
         stopEpochMs: t.stopEpochMs ?? stopAt,
         conn: t.conn,
+        eventLoopBlocked: t.conn ? t.conn.detached && t.conn.end !== undefined : undefined,
         perf: t.perf,
         nativePerf: t.nativePerf,
         network: network.get(t),

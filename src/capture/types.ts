@@ -19,6 +19,11 @@ export interface CaptureFile {
     rateHz: number
     cpuTimeNs?: number
     partial: boolean
+    /**
+     * The main thread never turned its event loop in the window (synchronous JavaScript all along):
+     * the CPU profile came through the inspector, and there is no network evidence.
+     */
+    eventLoopBlocked?: boolean
     node?: string
     exe?: string
   }

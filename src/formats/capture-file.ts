@@ -130,6 +130,7 @@ async function loadCapture(json: Json, name: string, options: ImportOptions): Pr
       ...(rate ? { periodNs: 1e9 / rate } : {}),
       ...(startMs !== undefined ? { startTimeNs: startMs * 1e6 } : {}),
       ...(num(proc.cpuTimeNs) !== undefined ? { cpuTimeNs: num(proc.cpuTimeNs)! } : {}),
+      ...(proc.eventLoopBlocked === true ? { eventLoopBlocked: true } : {}),
       sourceFormat: p.meta.sourceFormat ?? rawFormat ?? 'capture',
       extra: {
         ...(p.meta.extra ?? {}),

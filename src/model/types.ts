@@ -100,6 +100,12 @@ export interface ProfileMeta {
   cpuTimeNs?: number
   /** Capture back-end: 'inspector' | 'agent' | 'perf'. */
   backend?: string
+  /**
+   * Capture: the main thread never turned its event loop during the window (synchronous JavaScript
+   * all along, a busy-wait or CPU hog); the CPU profile came through the inspector and there is no
+   * network evidence.
+   */
+  eventLoopBlocked?: boolean
   /** Anything else worth keeping (pprof comments, perf event name, ...). */
   extra?: Record<string, unknown>
 }

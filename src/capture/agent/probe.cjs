@@ -27,8 +27,16 @@
 //   probe -> meshprof: hello, started, stack, conn (batched in `conns`), snap, profile, end, error,
 //                      and with heap: hsite (an allocation site's frames), hpoint (live bytes per site), hstats
 //   meshprof -> probe: {"cmd":"start","durationMs":N,"rateHz":N} | {"cmd":"stop"}
-// Safety: if meshprof goes away (socket closes) the probe stops and discards everything; if no
-// start arrives within armTimeoutMs it removes itself; it stops on its own after durationMs + graceMs.
+// Safety: if meshprof goes away (socket closes) the probe stops and keeps the finished lines for
+// RETAIN_MS only (so a `rescue()` can still collect them), then drops them; if no start arrives
+// within armTimeoutMs it removes itself; it stops on its own after durationMs + graceMs.
+//
+// A main thread stuck in synchronous JavaScript never turns the event loop: the socket to meshprof
+// never connects and no command arrives. The inspector still runs code in it (V8 interrupts), so:
+// - cfg.profileNow starts the CPU profiler at creation, inside the Runtime.evaluate that creates
+//   the probe (a `start` command later restarts it, so that every target's window starts together);
+// - `rescue()` (called through Runtime.evaluate at the end of the window) stops everything
+//   synchronously and returns the lines the socket would have carried.
 
 const PROBE_KEY = Symbol.for('meshprof.probe')
 const MAX_CONNECTS = 50000
@@ -37,6 +45,8 @@ const SNAPSHOT_EVERY_MS = 1000
 const FLUSH_EVERY_MS = 200
 /** Initiator stacks cost ~50 us each; at most this many per second (every connect is still counted). */
 const STACKS_PER_SECOND = 100
+/** How long finished lines wait for a rescue() after meshprof's socket went away. */
+const RETAIN_MS = 15000
 
 function load(name) {
   if (typeof process.getBuiltinModule === 'function') return process.getBuiltinModule(name)
@@ -64,6 +74,14 @@ function createProbe(cfg) {
   let inbuf = ''
   let started = false
   let finished = false
+  /** The CPU profiler runs (it may run before the window's network recording starts). */
+  let profiling = false
+  let profStartEpochMs = 0
+  let profT0 = 0
+  /** Lines of a window that ended without a socket to send them on (for rescue()). */
+  let retained = null
+  /** ms into the window when the loop first turned (a late `start`), 0 when on time. */
+  let netStartMs = 0
   let t0 = 0
   let startEpochMs = 0
   let cpu0 = null
@@ -319,11 +337,11 @@ function createProbe(cfg) {
         for (const type of process.getActiveResourcesInfo ? process.getActiveResourcesInfo() : []) handles[type] = (handles[type] || 0) + 1
         return { h: handles, u: v8.getHeapStatistics().used_heap_size }
       },
-      stats(which) {
-        send({ k: 'hstats', which, t: Math.round((performance.now() - t0) * 1000) / 1000, s: v8.getHeapStatistics() })
+      stats(which, emit = send) {
+        emit({ k: 'hstats', which, t: Math.round((performance.now() - t0) * 1000) / 1000, s: v8.getHeapStatistics() })
       },
       /** Live bytes and objects per allocation site (a site = its full stack), sent as [id, bytes, count]. */
-      point(t) {
+      point(t, emit = send) {
         const path = []
         const out = []
         sampler.walk((frame, depth, bytes, count) => {
@@ -335,11 +353,11 @@ function createProbe(cfg) {
           if (id === undefined) {
             id = siteIds.size
             siteIds.set(key, id)
-            send({ k: 'hsite', id, f: path.slice() })
+            emit({ k: 'hsite', id, f: path.slice() })
           }
           out.push([id, Math.round(bytes), Math.round(count * 100) / 100])
         })
-        send({ k: 'hpoint', t, s: out })
+        emit({ k: 'hpoint', t, s: out })
       },
       stop() {
         sampler.stop()
@@ -353,22 +371,40 @@ function createProbe(cfg) {
     const u = process.cpuUsage(cpu0)
     return (u.user + u.system) * 1000
   }
+  function startProfiler(rateHz) {
+    cpu0 = process.cpuUsage()
+    profT0 = performance.now()
+    profStartEpochMs = Date.now()
+    profiler.start(rateHz)
+    profiling = true
+  }
+  /**
+   * msg.keepProfile: the profiler started at creation keeps running (the loop turned late, so the
+   * window began at creation); otherwise it is restarted so that the window starts now.
+   */
   function start(msg) {
     if (started || finished) return
     started = true
     if (armTimer) clearTimeout(armTimer)
     durationMs = Number(msg.durationMs) || 15000
     const rateHz = Number(msg.rateHz) || 499
-    cpu0 = process.cpuUsage()
-    t0 = performance.now()
-    startEpochMs = Date.now()
     try {
-      profiler.start(rateHz)
+      if (profiling && msg.keepProfile) {
+        netStartMs = performance.now() - profT0
+      } else {
+        if (profiling) {
+          profiling = false
+          profiler.abort()
+        }
+        startProfiler(rateHz)
+      }
     } catch (e) {
       send({ k: 'error', message: `cannot start the profiler: ${e && e.message}` })
       cleanup()
       return
     }
+    t0 = profT0
+    startEpochMs = profStartEpochMs
     if (msg.heap) {
       try {
         const sampler = cfg.backend === 'agent' ? cfg.agentHeap : inspectorHeap()
@@ -383,7 +419,7 @@ function createProbe(cfg) {
     }
     installHook()
     snapshot()
-    send({ k: 'started', epochMs: startEpochMs, pid: process.pid })
+    send({ k: 'started', epochMs: startEpochMs, pid: process.pid, ...(netStartMs ? { netStartMs } : {}) })
     timers.push(setInterval(snapshot, SNAPSHOT_EVERY_MS))
     timers.push(setInterval(flush, FLUSH_EVERY_MS))
     // Safety net: stop on our own if meshprof never says stop.
@@ -399,38 +435,65 @@ function createProbe(cfg) {
     for (const t of timers) clearInterval(t)
     timers = []
     const out = []
-    const batch = pending
-    pending = []
-    if (batch.length) out.push(line({ k: 'conns', c: batch }))
-    handleCacheAt = -1
-    const tEnd = Math.round((performance.now() - t0) * 1000) / 1000
-    out.push(line({ k: 'snap', t: tEnd, r: outboundSockets().map((s) => remoteOf(s.addr, s.port)).sort(), ...(heap ? heap.counters() : {}) }))
-    if (heap) {
-      // the last point and the stats go through `send` (queued on the socket ahead of the profile)
-      try {
-        heap.point(tEnd)
-        heap.stats('end')
-      } catch (e) {
-        out.push(line({ k: 'error', message: `no final heap point: ${e && e.message}` }))
+    if (started) {
+      const batch = pending
+      pending = []
+      if (batch.length) out.push(line({ k: 'conns', c: batch }))
+      handleCacheAt = -1
+      const tEnd = Math.round((performance.now() - t0) * 1000) / 1000
+      out.push(line({ k: 'snap', t: tEnd, r: outboundSockets().map((s) => remoteOf(s.addr, s.port)).sort(), ...(heap ? heap.counters() : {}) }))
+      if (heap) {
+        // into the final lines, so a rescue() through the inspector returns them too
+        try {
+          const emit = (o) => out.push(line(o))
+          heap.point(tEnd, emit)
+          heap.stats('end', emit)
+        } catch (e) {
+          out.push(line({ k: 'error', message: `no final heap point: ${e && e.message}` }))
+        }
+        heap.stop()
+        heap = null
       }
-      heap.stop()
-      heap = null
     }
-    const wallMs = performance.now() - t0
+    const wallMs = performance.now() - profT0
     const cpu = cpuNs()
     let prof = null
     try {
-      prof = profiler.stopSync()
+      prof = profiling ? profiler.stopSync() : null
     } catch (e) {
       out.push(line({ k: 'error', message: `cannot stop the profiler: ${e && e.message}` }))
     }
+    profiling = false
     if (prof) out.push(line({ k: 'profile', format: prof.format, data: prof.data }))
-    out.push(line({ k: 'end', reason, wallMs, cpuNs: cpu, connects, dropped, epochMs: startEpochMs }))
+    out.push(line({ k: 'end', reason, wallMs, cpuNs: cpu, connects, dropped, epochMs: profStartEpochMs, network: started, ...(netStartMs ? { netStartMs } : {}) }))
     return out
+  }
+  /**
+   * Called through the inspector (Runtime.evaluate, which runs even while the main thread spins):
+   * end the window now and return its lines, or the lines kept after the socket went away.
+   * Returns '' when there is nothing (never profiled, or already handed over).
+   */
+  function rescue() {
+    if (retained) {
+      const r = retained.join('')
+      retained = null
+      cleanup()
+      return r
+    }
+    if (finished || !profiling) return ''
+    finished = true
+    let out
+    try {
+      out = finalLines(started ? 'rescued through the inspector (event loop blocked)' : 'rescued through the inspector (event loop blocked for the whole window)')
+    } finally {
+      if (sock && !sock.destroyed) sock.destroy()
+      cleanup()
+    }
+    return out.join('')
   }
   function stop(reason) {
     if (finished) return
-    if (!started) {
+    if (!started && !profiling) {
       cleanup()
       return
     }
@@ -442,7 +505,7 @@ function createProbe(cfg) {
     cleanup()
   }
   function onExit(code) {
-    if (!started || finished) return
+    if ((!started && !profiling) || finished) return
     finished = true
     let out
     try {
@@ -471,7 +534,8 @@ function createProbe(cfg) {
     for (const t of timers) clearInterval(t)
     timers = []
     if (armTimer) clearTimeout(armTimer)
-    if (profiler && profiler.abort) profiler.abort() // idempotent: a no-op after stopSync()
+    if (profiling && profiler && profiler.abort) profiler.abort()
+    profiling = false
     if (heap) heap.stop()
     heap = null
     if (exitHooked) process.removeListener('exit', onExit)
@@ -504,12 +568,29 @@ function createProbe(cfg) {
     s.on('data', onData)
     s.on('error', () => {})
     s.on('close', () => {
-      // meshprof went away: stop and discard
-      if (!finished) {
-        if (started) {
-          try { profiler.stopSync() } catch { /* discard */ }
-        }
+      // meshprof went away, or the socket was dropped: end the window now and keep its lines a
+      // little while for a rescue() through the inspector, then drop them.
+      if (finished) return
+      if (!started && !profiling) {
         cleanup()
+        return
+      }
+      finished = true
+      try {
+        retained = finalLines('the connection to meshprof was dropped')
+      } catch {
+        retained = null
+      }
+      cleanup()
+      if (retained) {
+        probe.busy = true // until the lines are collected or dropped
+        globalThis[PROBE_KEY] = probe
+        const t = setTimeout(() => {
+          retained = null
+          probe.busy = false
+          if (globalThis[PROBE_KEY] === probe) delete globalThis[PROBE_KEY]
+        }, RETAIN_MS)
+        if (t.unref) t.unref()
       }
     })
     if (s.unref) s.unref()
@@ -519,6 +600,8 @@ function createProbe(cfg) {
   }
   probe.attach = attach
   probe.stop = stop
+  probe.rescue = rescue
+  probe.profileStartEpochMs = () => profStartEpochMs
 
   armTimer = setTimeout(() => {
     if (!started) {
@@ -530,6 +613,14 @@ function createProbe(cfg) {
 
   // `meshprof run`: profile from the very start of the process, before meshprof's start arrives.
   if (cfg.autoStart) start(cfg.autoStart)
+  else if (cfg.profileNow) {
+    try {
+      startProfiler(Number(cfg.profileNow.rateHz) || 499)
+    } catch (e) {
+      cleanup()
+      return { ok: false, error: `cannot start the profiler: ${e && e.message}` }
+    }
+  }
 
   if (cfg.connectPath) {
     try {
