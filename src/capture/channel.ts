@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { ConnectEvent, SocketSnapshot } from '../model/types.js'
-import { ProbeHeap } from './heap.js'
+import { ProbeHeap } from './heap-probe.js'
 
 /** Longest line accepted from a probe (a CPU profile is one line). */
 const MAX_LINE = 512 * 1024 * 1024
@@ -47,7 +47,7 @@ export class ProbeConnection {
   readonly connects: Array<{ t: number; r: string; tls: boolean; s: number; a: boolean }> = []
   readonly snapshots: SocketSnapshot[] = []
   profile?: { format: string; data: unknown }
-  /** capture --heap: what the probe's heap recorder sent (see heap.ts). */
+  /** capture --heap: what the probe's heap recorder sent (see heap-probe.ts). */
   readonly heap = new ProbeHeap()
   end?: ProbeEnd
   readonly errors: string[] = []

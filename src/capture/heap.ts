@@ -1,63 +1,17 @@
 // `capture --heap`: memory and handles over the window.
-// - ProbeHeap collects what the in-target probe sends (agent/probe.cjs): live bytes per allocation
-//   site from V8's sampling heap profiler at about ten points of the window, active handles by type
-//   and the used heap every second, v8.getHeapStatistics() at the start and the end.
-// - ProcMemorySampler reads RSS, open fds and threads of any pid from /proc every second (native
-//   targets too: perf has no heap, /proc still tells whether the process grows).
+// - ProbeHeap (heap-probe.ts) collects what the in-target probe sends.
+// - ProcMemorySampler (procmem.ts) reads RSS, open fds and threads of any pid from /proc.
 // - heapPprof writes the last point as pprof (inuse_objects, inuse_space; inuse_space the default,
 //   as in Go heap profiles), which `go tool pprof` reads; growthEvidence is what the capture file keeps.
-import { readFileSync, readdirSync } from 'node:fs'
 import type { Frame, GrowthEvidence, GrowthSeries, HeapSite } from '../model/types.js'
+import type { ProcMemorySampler } from './procmem.js'
+import type { ProbeHeap, HeapFrame } from './heap-probe.js'
 import { ProfileBuilder } from '../model/builder.js'
 import { frameOf } from '../formats/cpuprofile.js'
 import { toPprof } from '../formats/pprof-export.js'
 
-/** [function, url, line (0-based), column (0-based)], as the inspector's callFrame. */
-export type HeapFrame = [string, string, number, number]
-
 /** Sites kept in the capture file (the heaviest at the end of the window, and the fastest growing). */
 const MAX_SITES = 100
-
-function num(x: unknown): number {
-  return typeof x === 'number' && Number.isFinite(x) ? x : 0
-}
-
-export class ProbeHeap {
-  readonly sites = new Map<number, HeapFrame[]>()
-  /** Per point: time and [site id, live bytes, live objects]. */
-  readonly points: Array<{ t: number; s: Array<[number, number, number]> }> = []
-  readonly stats: { start?: Record<string, number>; end?: Record<string, number> } = {}
-  /** Per second: active handles by type and V8's used heap. */
-  readonly ticks: Array<{ t: number; handles: Record<string, number>; used?: number }> = []
-
-  get active(): boolean {
-    return this.points.length > 0 || this.ticks.length > 0
-  }
-
-  onSnap(m: Record<string, unknown>): void {
-    const h = m.h
-    if (typeof h !== 'object' || h === null) return
-    const handles: Record<string, number> = {}
-    for (const [k, v] of Object.entries(h as Record<string, unknown>)) handles[k] = num(v)
-    this.ticks.push({ t: num(m.t), handles, ...(typeof m.u === 'number' ? { used: m.u } : {}) })
-  }
-
-  onLine(m: Record<string, unknown>): void {
-    if (m.k === 'hsite' && Array.isArray(m.f)) {
-      this.sites.set(num(m.id), (m.f as unknown[]).map((f) => {
-        const a = Array.isArray(f) ? f : []
-        return [String(a[0] ?? ''), String(a[1] ?? ''), num(a[2]), num(a[3])]
-      }))
-    } else if (m.k === 'hpoint' && Array.isArray(m.s)) {
-      const s = (m.s as unknown[]).filter(Array.isArray).map((e) => [num((e as unknown[])[0]), num((e as unknown[])[1]), num((e as unknown[])[2])] as [number, number, number])
-      this.points.push({ t: num(m.t), s })
-    } else if (m.k === 'hstats' && (m.which === 'start' || m.which === 'end') && typeof m.s === 'object' && m.s !== null) {
-      const s: Record<string, number> = {}
-      for (const [k, v] of Object.entries(m.s as Record<string, unknown>)) if (typeof v === 'number') s[k] = v
-      this.stats[m.which] = s
-    }
-  }
-}
 
 /** A V8 frame as the model names it (same rules as the .cpuprofile importer). */
 function modelFrame(f: HeapFrame): Frame {
@@ -114,52 +68,5 @@ export function growthEvidence(heap: ProbeHeap | undefined, proc: ProcMemorySamp
     series,
     ...(sites ? { sites } : {}),
     ...(heap && (heap.stats.start || heap.stats.end) ? { heapStats: { ...heap.stats } } : {}),
-  }
-}
-
-/** RSS, open fds and threads of a pid from /proc; undefined when it is gone or not ours. */
-export function procMemory(pid: number): { rss: number; fds: number; threads: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? NaN)
-    const threads = Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? NaN)
-    const fds = readdirSync(`/proc/${pid}/fd`).length
-    if (!Number.isFinite(rssKb) || !Number.isFinite(threads)) return undefined
-    return { rss: rssKb * 1024, fds, threads }
-  } catch {
-    return undefined
-  }
-}
-
-/** /proc figures of the target every second of the window. */
-export class ProcMemorySampler {
-  private timer?: NodeJS.Timeout
-  private t0 = 0
-  readonly points: Array<[number, { rss: number; fds: number; threads: number }]> = []
-
-  constructor(readonly pid: number, private everyMs = 1000) {}
-
-  start(): void {
-    this.t0 = performance.now()
-    this.sample()
-    this.timer = setInterval(() => this.sample(), this.everyMs)
-    this.timer.unref()
-  }
-
-  private sample(): void {
-    const m = procMemory(this.pid)
-    if (m) this.points.push([Math.round((performance.now() - this.t0) * 1000) / 1000, m])
-  }
-
-  stop(): void {
-    if (!this.timer) return
-    clearInterval(this.timer)
-    this.timer = undefined
-    this.sample()
-  }
-
-  series(): GrowthSeries[] {
-    if (!this.points.length) return []
-    return (['rss', 'fds', 'threads'] as const).map((k) => ({ name: k, unit: k === 'rss' ? 'bytes' : 'count', points: this.points.map(([t, m]) => [t, m[k]] as const) }))
   }
 }

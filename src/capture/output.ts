@@ -8,7 +8,7 @@ import type { ProbeConnection } from './channel.js'
 import type { ProcessInfo } from './proc.js'
 import { perfScript, type PerfRecording } from './perf.js'
 import type { Backend, CaptureFile, MeshFile, StoredNetwork } from './types.js'
-import { growthEvidence, heapPprof, type ProcMemorySampler } from './heap.js'
+import type { ProcMemorySampler } from './procmem.js'
 
 export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
@@ -145,9 +145,10 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
   else if (w.network) network = w.network as StoredNetwork
   // --heap: the heap profile is raw data too, written before the capture file.
   let heapFile: string | undefined
-  const heapData = w.conn?.heap.points.length ? heapPprof(w.conn.heap, { name: w.name, pid, startTimeNs: w.startEpochMs * 1e6, durationNs: durationMs * 1e6 }) : undefined
+  const heapMod = w.conn?.heap.active || w.memory ? await import('./heap.js') : undefined
+  const heapData = heapMod && w.conn?.heap.points.length ? heapMod.heapPprof(w.conn.heap, { name: w.name, pid, startTimeNs: w.startEpochMs * 1e6, durationNs: durationMs * 1e6 }) : undefined
   if (heapData) await writeAtomic((heapFile = join(w.dir, `node-${pid}.heap.pb.gz`)), heapData)
-  const growth = growthEvidence(w.conn?.heap.active ? w.conn.heap : undefined, w.memory, durationMs)
+  const growth = heapMod?.growthEvidence(w.conn?.heap.active ? w.conn.heap : undefined, w.memory, durationMs)
   if (w.memory && w.backend === 'perf') warnings.push('--heap: a native process has no heap profile (perf samples CPU only); RSS, fds and threads come from /proc')
   const node = w.conn?.hello?.node
   const cap: CaptureFile = {

@@ -11,7 +11,7 @@ import { ProbeChannel, ProbeConnection, connectAgent } from './channel.js'
 import { attachInspector, rescueInspector } from './inspector.js'
 import { checkPerf, perfError, PerfRecording, type PerfCheck } from './perf.js'
 import { ProcNetSampler } from './netsample.js'
-import { ProcMemorySampler } from './heap.js'
+import { ProcMemorySampler } from './procmem.js'
 import { writeCaptureFiles, writeMeshFile, type WrittenCapture } from './output.js'
 import type { Backend } from './types.js'
 
