@@ -129,6 +129,32 @@ describe('set-growth: peers kept in a Set and a timer per connection, never rele
   })
 })
 
+test('agent path (meshprof run --heap): @datadog/pprof heap profile, the growing site flagged within one window', async () => {
+  const dir = tmp('growth-agent')
+  const leak = join(dir, 'leak.js')
+  writeFileSync(leak, [
+    'const kept = new Set()',
+    'function rememberPeer(i) { kept.add({ i, history: new Array(512).fill(i) }) }',
+    'let i = 0',
+    'const t = setInterval(() => { for (let k = 0; k < 20; k++) rememberPeer(i++) }, 10)',
+    'setTimeout(() => clearInterval(t), 15000)',
+  ].join('\n'))
+  const out = join(dir, 'cap')
+  const r = await meshprof(['run', '--heap', '-d', '5s', '-o', out, '--', process.execPath, leak], { timeoutMs: 60000 })
+  assert.equal(r.code, 0, r.stderr)
+  const name = filesIn(out).find((f) => f.endsWith('.capture.json'))!
+  const cap = readJson(join(out, name))
+  assert.equal(cap.process.backend, 'agent')
+  assert.ok(cap.heap && existsSync(join(out, cap.heap.file)), 'heap profile written')
+  const top = JSON.parse((await meshprof(['top', join(out, cap.heap.file), '--json'])).stdout)
+  assert.equal(top.valueType, 'inuse_space')
+  assert.ok(top.rows.some((row: any) => row.name === 'rememberPeer'), JSON.stringify(top.rows.slice(0, 5).map((x: any) => x.name)))
+  const rep = await analyze(out)
+  const site = growthOf(rep, false).find((f: any) => f.frames.includes('rememberPeer'))
+  assert.ok(site, JSON.stringify(rep.findings.map((f: any) => f.message)))
+  assert.ok(site.evidence.numbers.perHour > 0)
+})
+
 describe('not growth: a healthy mesh, and a process that warms up and then plateaus', () => {
   test('healthy mesh: no growth finding in either capture nor across them (captures ~10 s apart)', async () => {
     const mesh = await startMesh(2, 'healthy', ['--node-arg=--inspect-port=0'])

@@ -212,13 +212,13 @@ function appFrame(frames: readonly string[]): string | undefined {
   return undefined
 }
 
-function heapFloorGain(windows: readonly GrowthWindow[]): { gain: number; spanMs: number } | undefined {
+function heapFloorGain(windows: readonly GrowthWindow[]): { gain: number; spanMs: number; last: number } | undefined {
   const pts: Array<readonly [number, number]> = []
   for (const w of windows) for (const s of w.growth.series) if (s.name === 'heap.used') for (const [t, v] of s.points) pts.push([t + w.offsetMs, v])
   if (pts.length < 3) return undefined
   pts.sort((a, b) => a[0] - b[0])
   const f = floorSeries(pts)
-  return { gain: f[f.length - 1]![1] - f[0]![1], spanMs: f[f.length - 1]![0] - f[0]![0] }
+  return { gain: f[f.length - 1]![1] - f[0]![1], spanMs: f[f.length - 1]![0] - f[0]![0], last: f[f.length - 1]![1] }
 }
 
 function siteFindings(windows: readonly GrowthWindow[], tv: (k: string) => number, where: string): GrowthFinding[] {
@@ -248,10 +248,11 @@ function siteFindings(windows: readonly GrowthWindow[], tv: (k: string) => numbe
     const chainText = trimmed.slice(-4).map(frameName).join(' -> ')
     out.push({
       perHour,
-      severity: 'medium',
+      // high when it alone would double the heap within the horizon
+      severity: perHour * tv('horizonHours') >= floor.last ? 'high' : 'medium',
       message: `live heap allocated at ${chainText} grew ${where} and was never freed (${rateText(perHour, 'bytes')}${g.length > 1 ? `, in ${g.length} captures` : ''})`,
       remedy: `remove closed peers from every registry: what ${app ? frameName(app) : 'this site'} allocates stays reachable (a set, map or timer still holds it); delete the entry when the connection closes, or bound the collection`,
-      frames: [...new Set(frames.filter((f) => !/ node:\S+:\d+$/.test(f)).map(frameName))],
+      frames: [...new Set(frames.filter((f) => !/ node:\S+:\d+$/.test(f)).map(frameName))].filter((n) => n !== '(anonymous)'),
       evidence: {
         stacks: [{ frames: [...trimmed], weight: g[g.length - 1]!.trend.last, share: 0 }],
         numbers: { liveBytesFirst: g[0]!.trend.first, liveBytesLast: g[g.length - 1]!.trend.last, perHour: Math.round(perHour), heapFloorGain: Math.round(floor.gain), captures: g.length },

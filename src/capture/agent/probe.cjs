@@ -330,7 +330,8 @@ function createProbe(cfg) {
     const v8 = load('v8')
     const siteIds = new Map()
     const h = {
-      pointEveryMs: Math.max(SNAPSHOT_EVERY_MS, Math.round(durationMs / 10)),
+      // about ten points a window, at least one every 10 s (`meshprof run` windows last until exit)
+      pointEveryMs: Math.min(10000, Math.max(SNAPSHOT_EVERY_MS, Math.round(durationMs / 10))),
       nextPointMs: 0,
       counters() {
         const handles = {}

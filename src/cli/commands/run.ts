@@ -12,6 +12,7 @@ interface RunArgs {
   rate: number
   output?: string
   json?: boolean
+  heap?: boolean
   top: number
   color?: boolean
   verbose?: boolean
@@ -28,6 +29,7 @@ const cmd: CommandModule<object, RunArgs> = {
       .option('rate', { type: 'number', default: DEFAULT_RATE_HZ, describe: 'sampling frequency, Hz' })
       .option('output', { alias: 'o', type: 'string', describe: 'output directory (default ./meshprof-captures/<time>/)' })
       .option('top', { alias: 'n', type: 'number', default: 10, describe: 'hot frames to print' })
+      .option('heap', { type: 'boolean', describe: 'also live heap by allocation site (node-<pid>.heap.pb.gz) and handles over the run' })
       .option('json', { type: 'boolean', describe: 'print a JSON summary instead of text' })
       .example('$0 run -o cap/ -- node mesh.js', 'profile until mesh.js exits (or Ctrl-C)')
       .example('$0 run -d 30s -- node server.js', '30 s, then stop the server') as never,
@@ -46,6 +48,7 @@ const cmd: CommandModule<object, RunArgs> = {
         cmd: argv,
         durationMs,
         rateHz,
+        heap: a.heap,
         outDir: a.output ?? defaultOutDir(),
         signal: intr.signal,
         log: (l) => io.err(`${l}\n`),
