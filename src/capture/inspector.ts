@@ -23,6 +23,7 @@ import { readFileSync, mkdirSync, writeFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { get as httpGet } from 'node:http'
 import { Cdp } from './cdp.js'
 import type { ProbeChannel } from './channel.js'
 import { listeningPorts, pidExists, pidOfInode, portListening, readEnviron, readProcess, permissionError, socketInodes, type ProcessInfo } from './proc.js'
@@ -76,16 +77,35 @@ export function inspectConfig(argv: readonly string[], nodeOptions = ''): Inspec
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 
-async function jsonList(port: number, host = '127.0.0.1', timeoutMs = 1500): Promise<Array<{ webSocketDebuggerUrl?: string; type?: string }> | undefined> {
-  try {
-    const h = host.includes(':') ? `[${host}]` : host
-    const r = await fetch(`http://${h}:${port}/json/list`, { signal: AbortSignal.timeout(timeoutMs) })
-    if (!r.ok) return undefined
-    const j = await r.json()
-    return Array.isArray(j) ? j : undefined
-  } catch {
-    return undefined
-  }
+/** GET /json/list (node:http: `fetch` would load undici, a noticeable start-up cost on a busy host). */
+function jsonList(port: number, host = '127.0.0.1', timeoutMs = 1500): Promise<Array<{ webSocketDebuggerUrl?: string; type?: string }> | undefined> {
+  return new Promise((resolve) => {
+    const req = httpGet({ host, port, path: '/json/list', timeout: timeoutMs }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume()
+        resolve(undefined)
+        return
+      }
+      const chunks: Buffer[] = []
+      let len = 0
+      res.on('data', (c: Buffer) => {
+        len += c.length
+        if (len > 1 << 20) req.destroy()
+        else chunks.push(c)
+      })
+      res.on('end', () => {
+        try {
+          const j = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+          resolve(Array.isArray(j) ? j : undefined)
+        } catch {
+          resolve(undefined)
+        }
+      })
+      res.on('error', () => resolve(undefined))
+    })
+    req.on('timeout', () => req.destroy())
+    req.on('error', () => resolve(undefined))
+  })
 }
 
 function sleep(ms: number): Promise<void> {
@@ -105,12 +125,16 @@ export function probeSourceText(): string {
 export function probeExpression(cfg: Record<string, unknown>, pid: number): string {
   return `(function () {
   if (process.pid !== ${pid}) return 'error: the inspector belongs to pid ' + process.pid + ', not pid ${pid}';
+  // Frames below this evaluation's own (<anonymous>) ones: it interrupted running JavaScript, so the
+  // event loop is not turning right now. From the idle loop there are none.
+  const here = {}; const lim = Error.stackTraceLimit; Error.stackTraceLimit = 10; Error.captureStackTrace(here); Error.stackTraceLimit = lim;
+  const interrupted = String(here.stack).split('\\n').slice(1).some((l) => !/^\\s*at <anonymous>:\\d+:\\d+$/.test(l));
   const module = { exports: {} }; const exports = module.exports;
   (function (module, exports) {
 ${probeSourceText()}
   })(module, exports);
   const r = module.exports(${JSON.stringify(cfg)});
-  return r.ok ? 'ok ' + r.probe.profileStartEpochMs() : 'error: ' + r.error;
+  return r.ok ? 'ok ' + r.probe.profileStartEpochMs() + (interrupted ? ' interrupted' : '') : 'error: ' + r.error;
 })()`
 }
 
@@ -123,6 +147,8 @@ export interface InspectorAttach {
   openedByUs: boolean
   /** Epoch ms when the probe started the profiler (inside the evaluation). */
   profileStartEpochMs: number
+  /** The evaluation interrupted running JavaScript: the event loop was not turning at that moment. */
+  interrupted: boolean
   warnings: string[]
 }
 
@@ -216,8 +242,9 @@ export async function attachInspector(info: ProcessInfo, channel: ProbeChannel, 
       profileNow: { rateHz: opts.rateHz },
     }, info.pid), 10000)
     if (!/^ok /.test(r)) throw new CaptureError(`pid ${info.pid}: ${String(r).replace(/^error: /, '')}`)
-    return Number(r.slice(3))
-  })).then((x) => ({ port: x.port, openedByUs: x.openedByUs, warnings: x.warnings, profileStartEpochMs: x.value }))
+    const [epoch, how] = r.slice(3).split(' ')
+    return { epoch: Number(epoch), interrupted: how === 'interrupted' }
+  })).then((x) => ({ port: x.port, openedByUs: x.openedByUs, warnings: x.warnings, profileStartEpochMs: x.value.epoch, interrupted: x.value.interrupted }))
 }
 
 /**

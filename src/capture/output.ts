@@ -54,6 +54,9 @@ export interface WrittenCapture {
   connects?: number
   alreadyConnected?: number
   partial: boolean
+  eventLoopBlocked?: boolean
+  /** What a blocked event loop cost the evidence, in words (also in the capture file's warnings). */
+  loopNotes: string[]
 }
 
 function storedNetwork(conn: ProbeConnection, windowMs: number): StoredNetwork {
@@ -82,7 +85,7 @@ function loopWarnings(conn: ProbeConnection, blockedAll: boolean): string[] {
   const out: string[] = []
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`
   if (conn.end?.netStartMs) out.push(`event loop blocked for the first ${s(conn.end.netStartMs)} of the window: network evidence covers the rest`)
-  if (conn.rescued && conn.end) {
+  if (conn.rescued && conn.end && !/dropped/.test(conn.end.reason)) {
     const last = conn.snapshotsBeforeRescue ? conn.snapshots[conn.snapshotsBeforeRescue - 1]!.t : 0
     out.push(`event loop blocked for the last ${s(Math.max(0, conn.end.wallMs - last))} of the window (the data was collected through the inspector): network evidence up to then`)
   }
@@ -95,6 +98,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
   let profile: CaptureFile['profile']
   let native: CaptureFile['native']
   let partial = Boolean(w.exitedMidWindow)
+  const loopNotes: string[] = []
   if (w.exitedMidWindow) warnings.push(w.exitedMidWindow)
   if (w.interrupted) warnings.push('window ended early by Ctrl-C')
 
@@ -114,7 +118,8 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
       warnings.push(`no CPU profile: pid ${pid} went away before handing it over${w.conn.errors.length ? ` (${w.conn.errors[0]})` : ''}`)
     }
     for (const e of w.conn.errors) if (!warnings.some((x) => x.includes(e))) warnings.push(e)
-    warnings.push(...loopWarnings(w.conn, Boolean(w.eventLoopBlocked)))
+    loopNotes.push(...loopWarnings(w.conn, Boolean(w.eventLoopBlocked)))
+    warnings.push(...loopNotes)
   }
   for (const [rec, prefix, isMain] of [[w.perf, 'native', true], [w.nativePerf, 'node', false]] as const) {
     if (!rec) continue
@@ -141,7 +146,8 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
   const durationMs = w.conn?.end?.wallMs ?? Math.max(0, w.stopEpochMs - w.startEpochMs)
   const cpu = w.conn?.end?.cpuNs ?? w.cpuTimeNs
   let network: StoredNetwork | undefined
-  if (w.conn && (w.conn.snapshots.length || w.conn.connects.length)) network = storedNetwork(w.conn, durationMs)
+  // A loop that never turned recorded no connects: no network evidence rather than a misleading zero.
+  if (w.conn && !w.eventLoopBlocked && (w.conn.snapshots.length || w.conn.connects.length)) network = storedNetwork(w.conn, durationMs)
   else if (w.network) network = w.network as StoredNetwork
   // --heap: the heap profile is raw data too, written before the capture file.
   let heapFile: string | undefined
@@ -164,6 +170,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
       rateHz: w.rateHz,
       ...(cpu !== undefined ? { cpuTimeNs: Math.round(cpu) } : {}),
       partial,
+      ...(w.eventLoopBlocked ? { eventLoopBlocked: true } : {}),
       ...(node ? { node } : {}),
       ...(w.info.exe ? { exe: w.info.exe } : {}),
     },
@@ -215,6 +222,8 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
     connects,
     alreadyConnected,
     partial,
+    ...(w.eventLoopBlocked ? { eventLoopBlocked: true } : {}),
+    loopNotes,
   }
 }
 

@@ -1,11 +1,20 @@
 // `meshprof run -- cmd ...`: launch a command with the agent preloaded (NODE_OPTIONS --require, so
 // every Node process it starts carries it), profile every such process from its start until it
-// exits, -d passes, or Ctrl-C; then stop the command.
+// exits, -d passes, or Ctrl-C. After Ctrl-C (or -d with stopAtEnd) the command is stopped; after -d
+// alone it keeps running and the caller decides (the CLI waits for it, forwarding Ctrl-C).
+//
+// A process whose main thread never yields (synchronous JavaScript) never connects to meshprof nor
+// answers `stop`: it is found by its token in /proc/<pid>/environ and its data is collected through
+// the inspector (the agent's probe has rescue()); NODE_OPTIONS gets --inspect-port=127.0.0.1:0 so
+// that SIGUSR1 opens a port of its own rather than 9229.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { mkdirSync, accessSync, constants as fsc } from 'node:fs'
-import { ProbeChannel, type ProbeConnection } from './channel.js'
-import { readProcess, pidExists, type ProcessInfo } from './proc.js'
+import { ProbeChannel, ProbeConnection } from './channel.js'
+import { readdirSync, readFileSync } from 'node:fs'
+import { readProcess, pidExists, isNodeExecutable, isStopped, stillSameProcess, type ProcessInfo } from './proc.js'
+import { rescueInspector } from './inspector.js'
+import { STOP_WAIT_MS } from './session.js'
 import { processName, type CaptureOutcome, type TargetResult } from './session.js'
 import { writeCaptureFiles, writeMeshFile } from './output.js'
 import { CaptureError, EXIT, MeshprofError } from '../util/errors.js'
@@ -21,10 +30,14 @@ export interface RunOptions {
   signal?: AbortSignal
   log?: (line: string) => void
   onCountdown?: (leftMs: number | undefined) => void
+  /** At the end of -d, stop the command too (default: it keeps running). */
+  stopAtEnd?: boolean
 }
 
 export interface RunOutcome extends CaptureOutcome {
   childExit: { code: number | null; signal: NodeJS.Signals | null } | undefined
+  /** The command still runs after the window (-d without stopAtEnd): its process group and exit. */
+  running?: { pid: number; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> }
 }
 
 export function preloadPath(): string {
@@ -38,6 +51,39 @@ function sleep(ms: number): Promise<void> {
 interface Agent {
   conn: ProbeConnection
   info: ProcessInfo
+  warnings: string[]
+}
+
+/** Processes that carry this run's token (they loaded the agent), read from /proc/<pid>/environ. */
+function pidsWithToken(token: string): number[] {
+  const needle = `MESHPROF_AGENT_TOKEN=${token}`
+  const out: number[] = []
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      if (readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(needle)) out.push(Number(d))
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return out
+}
+
+/** Collect an agent's data through the inspector when its event loop did not hand it over. */
+async function rescueAgent(a: Agent): Promise<void> {
+  const pid = a.info.pid
+  if (!stillSameProcess(pid, a.info.startTicks) || !isNodeExecutable(a.info.exe)) return
+  if (isStopped(pid)) {
+    a.warnings.push(`pid ${pid} is stopped (SIGSTOP or a tracer): its profile could not be collected and nothing was sent to it`)
+    return
+  }
+  try {
+    const r = await rescueInspector(a.info)
+    a.warnings.push(...r.warnings)
+    if (r.lines) a.conn.feed(r.lines)
+  } catch (e) {
+    a.warnings.push(`the event loop did not hand the data over and the inspector could not collect it: ${(e as Error).message}`)
+  }
 }
 
 export async function runWithAgent(opts: RunOptions): Promise<RunOutcome> {
@@ -65,13 +111,16 @@ export async function runWithAgent(opts: RunOptions): Promise<RunOutcome> {
       const argv = conn.hello?.argv ?? []
       info = { pid, exe: process.execPath, argv, command: argv.join(' '), comm: conn.hello?.title ?? 'node', uid: -1, startTicks: 0 }
     }
-    agents.push({ conn, info })
+    agents.push({ conn, info, warnings: [] })
     conn.start(opts.durationMs ?? 20 * 24 * 3600 * 1000, opts.rateHz, false, opts.heap)
   }
   const quote = (s: string) => `"${s.replace(/(["\\])/g, '\\$1')}"`
+  const userOptions = process.env.NODE_OPTIONS ?? ''
+  // SIGUSR1 (a rescue) opens a port of the process's own, not the shared 9229, unless the user chose one.
+  const inspectPort = /--(inspect|inspect-port|debug-port)\b/.test(userOptions) ? '' : ' --inspect-port=127.0.0.1:0'
   const env = {
     ...process.env,
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${quote(preloadPath())}`.trim(),
+    NODE_OPTIONS: `${userOptions} --require ${quote(preloadPath())}${inspectPort}`.trim(),
     MESHPROF_AGENT_CONNECT: channel.path,
     MESHPROF_AGENT_TOKEN: channel.token,
     MESHPROF_AGENT_RATE_HZ: String(opts.rateHz),
@@ -113,7 +162,27 @@ export async function runWithAgent(opts: RunOptions): Promise<RunOutcome> {
   windowOpen = false
   const stopAt = Date.now()
   for (const a of agents) if (!a.conn.end && !a.conn.isClosed) a.conn.stop()
-  await Promise.all(agents.map((a) => a.conn.waitEnd(5000)))
+  // Processes of the command whose event loop never turned (they never connected): collect through
+  // the inspector at once; those that connected get STOP_WAIT_MS to answer `stop` first.
+  const known = new Set(agents.map((a) => a.conn.hello!.pid))
+  const silent: Agent[] = []
+  for (const pid of pidsWithToken(channel.token)) {
+    if (known.has(pid)) continue
+    try {
+      const info = readProcess(pid)
+      if (isNodeExecutable(info.exe)) silent.push({ conn: ProbeConnection.detached(pid), info, warnings: [] })
+    } catch {
+      // gone
+    }
+  }
+  const connected = [...agents]
+  agents.push(...silent)
+  await Promise.all([
+    ...silent.map(rescueAgent),
+    ...connected.map(async (a) => {
+      if (!(await a.conn.waitEnd(STOP_WAIT_MS))) await rescueAgent(a)
+    }),
+  ])
   // The title a process set after the agent loaded (process.title) names its files.
   for (const a of agents) {
     try {
@@ -122,14 +191,19 @@ export async function runWithAgent(opts: RunOptions): Promise<RunOutcome> {
       // gone: keep what the hello said
     }
   }
-  // Stop the command if it is still running.
+  // Stop the command if it is still running and that was asked (Ctrl-C, or -d with stopAtEnd).
+  let running: RunOutcome['running']
   if (!childExit && child.pid) {
-    try { process.kill(-child.pid, 'SIGTERM') } catch { /* gone */ }
-    const deadline = Date.now() + 3000
-    while (!childExit && Date.now() < deadline) await Promise.race([exited, sleep(50)])
-    if (!childExit) {
-      try { process.kill(-child.pid, 'SIGKILL') } catch { /* gone */ }
-      await Promise.race([exited, sleep(1000)])
+    if (interrupted || opts.stopAtEnd || opts.durationMs === undefined) {
+      try { process.kill(-child.pid, 'SIGTERM') } catch { /* gone */ }
+      const deadline = Date.now() + 3000
+      while (!childExit && Date.now() < deadline) await Promise.race([exited, sleep(50)])
+      if (!childExit) {
+        try { process.kill(-child.pid, 'SIGKILL') } catch { /* gone */ }
+        await Promise.race([exited, sleep(1000)])
+      }
+    } else {
+      running = { pid: child.pid, exited: exited.then(() => childExit) }
     }
   }
   for (const a of agents) a.conn.close()
@@ -149,15 +223,16 @@ export async function runWithAgent(opts: RunOptions): Promise<RunOutcome> {
         name,
         backend: 'agent',
         rateHz: opts.rateHz,
-        startEpochMs: a.conn.startedEpochMs ?? started,
+        startEpochMs: a.conn.startedEpochMs ?? a.conn.end?.epochMs ?? started,
         stopEpochMs: stopAt,
         conn: a.conn,
+        eventLoopBlocked: a.conn.detached && end !== undefined,
         exitedMidWindow: lost,
         interrupted,
-        warnings: exitedEarly ? [exitedEarly] : [],
+        warnings: [...a.warnings, ...(exitedEarly ? [exitedEarly] : [])],
       })
       written.push(w.captureFile)
-      results.push({ pid: a.info.pid, name, command: a.info.command, backend: 'agent', ok: true, warnings: [], ...w })
+      results.push({ pid: a.info.pid, name, command: a.info.command, backend: 'agent', ok: true, ...w, warnings: [...a.warnings, ...w.loopNotes] })
     } catch (e) {
       const err = e instanceof MeshprofError ? e : new CaptureError(String((e as Error)?.message ?? e))
       results.push({ pid: a.info.pid, name, command: a.info.command, backend: 'agent', ok: false, partial: true, error: err.message, errorCode: err.exitCode, warnings: [] })
@@ -175,5 +250,6 @@ export async function runWithAgent(opts: RunOptions): Promise<RunOutcome> {
     startSpreadMs: starts.length ? Math.max(...starts) - Math.min(...starts) : undefined,
     attachMs: 0,
     childExit,
+    ...(running ? { running } : {}),
   }
 }

@@ -31,6 +31,8 @@ export interface CaptureOptions {
   log?: (line: string) => void
   /** Called about once a second during the window with the time left. */
   onCountdown?: (leftMs: number) => void
+  /** Called once when the windows have started. */
+  onWindowStart?: () => void
 }
 
 export interface TargetResult extends Partial<WrittenCapture> {
@@ -56,6 +58,8 @@ export interface CaptureOutcome {
   startSpreadMs?: number
   /** ms from the first signal to the last attach. */
   attachMs: number
+  /** ms from the start of the capture to its files written (the CLI's start-up and summary not included). */
+  elapsedMs?: number
 }
 
 interface Target {
@@ -68,6 +72,8 @@ interface Target {
   connP?: Promise<ProbeConnection | undefined>
   /** Inspector: when the probe started the profiler (at attach). */
   profileStartEpochMs?: number
+  /** Inspector: the attach interrupted running JavaScript. */
+  interrupted?: boolean
   perf?: PerfRecording
   nativePerf?: PerfRecording
   sampler?: ProcNetSampler
@@ -122,8 +128,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
-/** How long after the last attach the probes get to connect back before their loops count as blocked. */
-export const CONNECT_BACK_MS = 1000
+/**
+ * How long after the attaches the probes get to connect back before their loops count as blocked:
+ * short when the attach interrupted running JavaScript, long when it ran from an idle event loop
+ * (which is turning, so its probe connects unless the host is starved).
+ */
+export const CONNECT_BACK_MS = { interrupted: 300, idle: 5000 }
 /** How long a probe gets to hand its data over after `stop` before it is collected through the inspector. */
 export const STOP_WAIT_MS = 1500
 
@@ -159,6 +169,8 @@ function asMeshprofError(e: unknown): MeshprofError {
 
 export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   const log = opts.log ?? (() => {})
+  const T0 = Date.now()
+  const dbg = (m: string) => { if (process.env.MESHPROF_DEBUG) process.stderr.write(`meshprof: capture +${Date.now() - T0} ms ${m}\n`) }
   const pids = [...new Set(opts.pids)]
   if (pids.length === 0) throw new CaptureError('no process to capture', EXIT.USAGE)
   let perfCheck: PerfCheck | undefined
@@ -214,10 +226,22 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
       return
     }
     try {
+      if (t.backend === 'agent' && opts.via !== 'agent') {
+        try {
+          t.conn = await connectAgent(t.agentSocket!)
+        } catch (e) {
+          // An agent whose event loop is blocked cannot answer on its socket; the inspector can.
+          if (!/did not answer/.test((e as Error).message)) throw e
+          t.warnings.push(`its meshprof agent did not answer within 3 s (event loop blocked?): captured through the inspector instead`)
+          log(`meshprof: pid ${t.info.pid}: its agent did not answer (event loop blocked?); using the inspector`)
+          t.backend = 'inspector'
+        }
+      }
       if (t.backend === 'inspector') {
         const ch = await channelFor(t.info.uid)
         const a = await attachInspector(t.info, ch, { port: opts.inspectorPort, log, durationMs: opts.durationMs, rateHz: opts.rateHz })
         t.profileStartEpochMs = a.profileStartEpochMs
+        t.interrupted = a.interrupted
         t.warnings.push(...a.warnings)
         t.connP = ch.expect(t.info.pid, opts.durationMs + 60000)
         t.connP.then((c) => {
@@ -230,7 +254,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
             if (started) c.start(opts.durationMs, opts.rateHz, true, opts.heap)
           }
         })
-      } else if (t.backend === 'agent') {
+      } else if (t.backend === 'agent' && !t.conn) {
         try {
           t.conn = await connectAgent(t.agentSocket!)
         } catch (e) {
@@ -247,6 +271,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   let started = false
   await Promise.all(targets.map(attachOne))
   const attachMs = Date.now() - attachStart
+  dbg('attached')
   if (targets.length === 1 && targets[0]!.error) {
     await abandon()
     throw targets[0]!.error
@@ -263,8 +288,8 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   }
   // The probes connect back as soon as their event loops turn; a loop that does not turn within
   // CONNECT_BACK_MS is blocked, and its profile (running since attach) is collected at the end.
-  const waiting = live.filter((t) => t.connP && !t.conn)
-  if (waiting.length) await Promise.race([Promise.all(waiting.map((t) => t.connP)), sleep(CONNECT_BACK_MS)])
+  await Promise.all(live.filter((t) => t.connP && !t.conn).map((t) => Promise.race([t.connP, sleep(CONNECT_BACK_MS[t.interrupted ? 'interrupted' : 'idle'])])))
+  dbg('connected back')
 
   // 3. Start every window at once. perf first attaches with its events disabled (it can take a
   //    second on a busy host), then the probes start and perf is enabled together.
@@ -323,6 +348,8 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   const startSpreadMs = starts.length ? Math.max(...starts) - Math.min(...starts) : undefined
   if (running.length) log(`meshprof: capturing ${running.length} process${running.length === 1 ? '' : 'es'} for ${(opts.durationMs / 1000).toFixed(opts.durationMs % 1000 ? 1 : 0)} s`)
 
+  dbg('window started')
+  opts.onWindowStart?.()
   // 4. The window.
   const endAt = windowStart + opts.durationMs
   let lastTick = 0
@@ -357,6 +384,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   // 5. Stop everything together; what a blocked event loop does not hand over is collected
   //    through the inspector.
   const stopAt = Date.now()
+  dbg('window ended')
   windowClosed = true
   for (const t of running) {
     t.stopEpochMs = stopAt
@@ -391,6 +419,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
     if (t.conn) t.conn.close()
   }
   closeChannels()
+  dbg('stopped')
 
   // 6. Raw data first, then the capture files.
   const results: TargetResult[] = []
@@ -422,7 +451,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
         warnings: t.warnings,
       })
       written.push(w.captureFile)
-      results.push({ ...result(t, true), ...w, partial: w.partial })
+      results.push({ ...result(t, true), ...w, partial: w.partial, warnings: [...t.warnings, ...w.loopNotes] })
     } catch (e) {
       const err = asMeshprofError(e)
       results.push({ ...result(t, false, err.message), errorCode: err.exitCode, hint: err.hint })
@@ -433,7 +462,8 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   if (pids.length > 1 && written.length) {
     meshFile = await writeMeshFile(opts.outDir, written, startSpreadMs)
   }
-  return { dir: opts.outDir, results, meshFile, interrupted, startSpreadMs, attachMs }
+  dbg('written')
+  return { dir: opts.outDir, results, meshFile, interrupted, startSpreadMs, attachMs, elapsedMs: Date.now() - T0 }
 }
 
 function result(t: Target, ok: boolean, error?: string): TargetResult {

@@ -140,7 +140,7 @@ test('agent path (meshprof run --heap): @datadog/pprof heap profile, the growing
     'setTimeout(() => clearInterval(t), 15000)',
   ].join('\n'))
   const out = join(dir, 'cap')
-  const r = await meshprof(['run', '--heap', '-d', '5s', '-o', out, '--', process.execPath, leak], { timeoutMs: 60000 })
+  const r = await meshprof(['run', '--heap', '-d', '5s', '--stop', '-o', out, '--', process.execPath, leak], { timeoutMs: 60000 })
   assert.equal(r.code, 0, r.stderr)
   const name = filesIn(out).find((f) => f.endsWith('.capture.json'))!
   const cap = readJson(join(out, name))

@@ -1,7 +1,7 @@
 // Helpers for the capture tests: real processes (the mesh fixture, small Node scripts, the native
 // target), cleaned up by pid in after() hooks even when a test fails.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, BIN } from '../helpers/cli.js'
@@ -240,4 +240,26 @@ export function perfUsable(): boolean {
 export function gccPath(): string | undefined {
   const r = spawnSync('gcc', ['--version'], { encoding: 'utf8' })
   return !r.error && r.status === 0 ? 'gcc' : undefined
+}
+
+/** A CPU hog that never yields: `spinHot` holds the main thread for good. */
+export const SPIN_JS = `
+function spinHot() { let x = 0; for (let i = 0; i < 2e6; i++) x += Math.sqrt(i) * Math.sin(i); return x }
+process.stdout.write('ready ' + process.pid + '\\n')
+let total = 0
+for (;;) total += spinHot()
+`
+
+/** Socket fds of a pid (inspector listeners, probe sockets: none may be left behind). */
+export function socketFds(pid: number): string[] {
+  const out: string[] = []
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const l = readlinkSync(`/proc/${pid}/fd/${fd}`)
+      if (l.startsWith('socket:')) out.push(l)
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out.sort()
 }

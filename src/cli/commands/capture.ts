@@ -70,6 +70,22 @@ function secs(ms: number | undefined): string {
   return ms === undefined ? '?' : `${(ms / 1000).toFixed(1)} s`
 }
 
+/**
+ * Load what the summary needs while the window runs (meshprof is idle then), so that the summary
+ * does not add seconds of module loading after the window on a busy host.
+ */
+export function warmSummary(): void {
+  void Promise.all([
+    import('../../formats/index.js'),
+    import('../../model/ops.js'),
+    import('../../analyze/rank.js'),
+    import('../../render/top.js'),
+    import('../../analyze/index.js'),
+    import('../../render/findings.js'),
+    import('../../formats/pprof-export.js'),
+  ]).catch(() => {})
+}
+
 /** Human summary: files, per-process line, top frames, findings. */
 export async function printOutcome(o: CaptureOutcome, io: Io, opts: { json?: boolean; top?: number; what?: string }): Promise<void> {
   const { loadProfiles } = await import('../../formats/index.js')
@@ -117,6 +133,7 @@ export async function printOutcome(o: CaptureOutcome, io: Io, opts: { json?: boo
       interrupted: o.interrupted,
       startSpreadMs: o.startSpreadMs,
       attachMs: o.attachMs,
+      elapsedMs: o.elapsedMs,
       captures: o.results,
       top: ranking?.rows,
       findings: findings.map((f) => ({ capture: f.file, pid: f.pid, findings: f.findings })),
@@ -241,6 +258,7 @@ const cmd: CommandModule<object, CaptureArgs> = {
         heap: a.heap,
         inspectorPort: a['inspector-port'],
         signal: intr.signal,
+        onWindowStart: warmSummary,
         log: (l) => io.err(`${tty ? '\r\x1b[K' : ''}${l}\n`),
         onCountdown: tty && !a.json ? (left) => io.err(`\r\x1b[Kmeshprof: ${Math.ceil(left / 1000)} s left (Ctrl-C stops early and keeps the data)`) : undefined,
       })

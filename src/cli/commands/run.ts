@@ -1,9 +1,10 @@
 // `meshprof run [-d 15s] [-o DIR] -- cmd args...`: launch with the agent preloaded and profile every
 // Node process of the command until it exits, -d passes, or Ctrl-C.
 import type { CommandModule } from 'yargs'
-import { processIo } from '../io.js'
+import { processIo, type Io } from '../io.js'
+import type { RunOutcome } from '../../capture/run.js'
 import { UsageError } from '../../util/errors.js'
-import { DEFAULT_RATE_HZ, defaultOutDir, interruptible, outcomeCode, parseDuration, parseRate, printOutcome } from './capture.js'
+import { DEFAULT_RATE_HZ, defaultOutDir, interruptible, outcomeCode, parseDuration, parseRate, printOutcome, warmSummary } from './capture.js'
 
 interface RunArgs {
   cmd?: Array<string | number>
@@ -13,6 +14,7 @@ interface RunArgs {
   output?: string
   json?: boolean
   heap?: boolean
+  stop?: boolean
   top: number
   color?: boolean
   verbose?: boolean
@@ -25,14 +27,16 @@ const cmd: CommandModule<object, RunArgs> = {
     y
       .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false } as never)
       .positional('cmd', { type: 'string', array: true, describe: 'command and its arguments (after --)' })
-      .option('duration', { alias: 'd', type: 'string', describe: 'profile at most this long, then stop the command (default: until it exits)' })
+      .option('duration', { alias: 'd', type: 'string', describe: 'profile at most this long (default: until it exits); the command keeps running after it unless --stop' })
+      .option('stop', { type: 'boolean', describe: 'at the end of -d, stop the command (SIGTERM to its process group, SIGKILL after 3 s)' })
       .option('rate', { type: 'number', default: DEFAULT_RATE_HZ, describe: 'sampling frequency, Hz' })
       .option('output', { alias: 'o', type: 'string', describe: 'output directory (default ./meshprof-captures/<time>/)' })
       .option('top', { alias: 'n', type: 'number', default: 10, describe: 'hot frames to print' })
       .option('heap', { type: 'boolean', describe: 'also live heap by allocation site (node-<pid>.heap.pb.gz) and handles over the run' })
       .option('json', { type: 'boolean', describe: 'print a JSON summary instead of text' })
       .example('$0 run -o cap/ -- node mesh.js', 'profile until mesh.js exits (or Ctrl-C)')
-      .example('$0 run -d 30s -- node server.js', '30 s, then stop the server') as never,
+      .example('$0 run -d 30s -- node server.js', 'profile 30 s; the server keeps running (Ctrl-C stops it)')
+      .example('$0 run -d 30s --stop -- node server.js', '30 s, then stop the server') as never,
   handler: async (a) => {
     const io = processIo(a)
     const argv = [...(a.cmd ?? []), ...(a['--'] ?? [])].map(String)
@@ -40,6 +44,7 @@ const cmd: CommandModule<object, RunArgs> = {
     const durationMs = a.duration !== undefined ? parseDuration(a.duration) : undefined
     const rateHz = parseRate(a.rate)
     const { runWithAgent } = await import('../../capture/run.js')
+    warmSummary()
     const intr = interruptible(io)
     const tty = Boolean(process.stderr.isTTY)
     let outcome
@@ -51,6 +56,7 @@ const cmd: CommandModule<object, RunArgs> = {
         heap: a.heap,
         outDir: a.output ?? defaultOutDir(),
         signal: intr.signal,
+        stopAtEnd: a.stop,
         log: (l) => io.err(`${l}\n`),
         onCountdown: tty && !a.json && durationMs !== undefined ? (left) => io.err(`\r\x1b[Kmeshprof: ${Math.ceil((left ?? 0) / 1000)} s left`) : undefined,
       })
@@ -63,11 +69,37 @@ const cmd: CommandModule<object, RunArgs> = {
     if (outcome.results.length === 0) {
       io.err('meshprof: no Node process of the command loaded the agent; nothing captured\n')
       process.exitCode = 5
-      return
+    } else {
+      await printOutcome(outcome, io, { json: a.json, top: a.top, what: 'run' })
+      const code = outcomeCode(outcome)
+      if (code !== 0) process.exitCode = code
     }
-    await printOutcome(outcome, io, { json: a.json, top: a.top, what: 'run' })
-    const code = outcomeCode(outcome)
-    if (code !== 0) process.exitCode = code
+    if (outcome.running) await waitForCommand(outcome.running, argv[0]!, io)
   },
+}
+
+/**
+ * After -d without --stop the command keeps running: meshprof stays in the foreground until it
+ * exits, and passes Ctrl-C / SIGTERM on to its process group (it runs in a group of its own).
+ */
+async function waitForCommand(running: NonNullable<RunOutcome['running']>, name: string, io: Io): Promise<void> {
+  io.err(`meshprof: the window ended; ${name} (pid ${running.pid}) keeps running: Ctrl-C stops it (--stop stops it at the end of the window)\n`)
+  const forward = (sig: NodeJS.Signals) => () => {
+    try {
+      process.kill(-running.pid, sig)
+    } catch {
+      // gone
+    }
+  }
+  const onInt = forward('SIGINT')
+  const onTerm = forward('SIGTERM')
+  process.on('SIGINT', onInt)
+  process.on('SIGTERM', onTerm)
+  try {
+    await running.exited
+  } finally {
+    process.off('SIGINT', onInt)
+    process.off('SIGTERM', onTerm)
+  }
 }
 export default cmd
