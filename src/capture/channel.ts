@@ -33,6 +33,8 @@ export interface ProbeEnd {
   network?: boolean
   /** ms into the window when the network recording started (the loop turned late). */
   netStartMs?: number
+  /** ms into the CPU profile where the window starts (the profiler ran since the attach). */
+  windowOffsetMs?: number
 }
 
 /** Everything one probe sent, as it arrived (over its socket, or handed over by a rescue). */

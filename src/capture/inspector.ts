@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { get as httpGet } from 'node:http'
+import { connect as netConnect } from 'node:net'
 import { Cdp } from './cdp.js'
 import type { ProbeChannel } from './channel.js'
 import { listeningPorts, pidExists, pidOfInode, portListening, readEnviron, readProcess, permissionError, socketInodes, type ProcessInfo } from './proc.js'
@@ -124,7 +125,7 @@ export function probeSourceText(): string {
  */
 export function probeExpression(cfg: Record<string, unknown>, pid: number): string {
   return `(function () {
-  if (process.pid !== ${pid}) return 'error: the inspector belongs to pid ' + process.pid + ', not pid ${pid}';
+  if (process.pid !== ${pid}) return 'pid ' + process.pid;
   // Frames below this evaluation's own (<anonymous>) ones: it interrupted running JavaScript, so the
   // event loop is not turning right now. From the idle loop there are none.
   const here = {}; const lim = Error.stackTraceLimit; Error.stackTraceLimit = 10; Error.captureStackTrace(here); Error.stackTraceLimit = lim;
@@ -241,6 +242,7 @@ export async function attachInspector(info: ProcessInfo, channel: ProbeChannel, 
       armTimeoutMs: opts.durationMs + 60000,
       profileNow: { rateHz: opts.rateHz },
     }, info.pid), 10000)
+    if (/^pid \d+$/.test(r)) throw new Error(r)
     if (!/^ok /.test(r)) throw new CaptureError(`pid ${info.pid}: ${String(r).replace(/^error: /, '')}`)
     const [epoch, how] = r.slice(3).split(' ')
     return { epoch: Number(epoch), interrupted: how === 'interrupted' }
@@ -261,7 +263,7 @@ export async function rescueInspector(info: ProcessInfo, opts: InspectorOptions 
 })()`
   const x = await withAttachLock(cfg.port, () => inSession(info, cfg, opts, async (cdp) => {
     const r = await cdp.evaluate<string>(expr, 15000)
-    if (!/^ok /.test(r)) throw new CaptureError(`the inspector on port belongs to ${r}, not pid ${info.pid}`)
+    if (!/^ok /.test(r)) throw new Error(r)
     return r.slice(3)
   }))
   return { lines: x.value, warnings: x.warnings }
@@ -276,17 +278,26 @@ async function inSession<T>(info: ProcessInfo, cfg: InspectConfig, opts: Inspect
   const T0 = Date.now()
   const dbg = (m: string) => { if (process.env.MESHPROF_DEBUG) process.stderr.write(`meshprof: inspector ${pid} +${Date.now() - T0} ms ${m}\n`) }
   const warnings: string[] = []
-  const before = listeningPorts(pid)
-
-  // Already open? (started with --inspect, or opened earlier)
+  // /proc/<pid>/net/tcp is the whole namespace's table (tens of thousands of rows on a busy host,
+  // ~10 ms of kernel time per read): a fixed port is checked with a TCP connect instead, and the
+  // table is read only for port 0 / an already-active inspector, or when the port is taken.
+  const fixed = cfg.port !== 0 && !cfg.active
+  let before = new Set<number>()
   let port = -1
   let openedByUs = false
-  if (cfg.port !== 0 && before.has(cfg.port) && (await jsonList(cfg.port, LOOPBACK.has(cfg.host) ? '127.0.0.1' : cfg.host))) port = cfg.port
-  else if (cfg.active || cfg.port === 0) {
-    for (const p of before) {
-      if (await jsonList(p, '127.0.0.1', 300)) {
-        port = p
-        break
+  if (fixed) {
+    if (await tcpListening(cfg.port)) {
+      if (listeningPorts(pid).has(cfg.port) && (await jsonList(cfg.port))) port = cfg.port // open already (opened earlier)
+    }
+  } else {
+    before = listeningPorts(pid)
+    if (cfg.port !== 0 && before.has(cfg.port) && (await jsonList(cfg.port, LOOPBACK.has(cfg.host) ? '127.0.0.1' : cfg.host))) port = cfg.port
+    else {
+      for (const p of before) {
+        if (await jsonList(p, '127.0.0.1', 300)) {
+          port = p
+          break
+        }
       }
     }
   }
@@ -299,12 +310,12 @@ async function inSession<T>(info: ProcessInfo, cfg: InspectConfig, opts: Inspect
         'restart it with --inspect-port=127.0.0.1:0, or use --via perf / the agent (meshprof run)',
       )
     }
-    if (cfg.port !== 0 && portListening(cfg.port)) {
+    if (cfg.port !== 0 && (await tcpListening(cfg.port))) {
       // Someone else's short attach (a debugger, another tool) frees it within moments; a squatter does not.
       const until = Date.now() + 1500
-      while (Date.now() < until && portListening(cfg.port)) await sleep(50)
+      while (Date.now() < until && (await tcpListening(cfg.port))) await sleep(50)
     }
-    if (cfg.port !== 0 && portListening(cfg.port)) {
+    if (cfg.port !== 0 && (await tcpListening(cfg.port))) {
       throw new CaptureError(
         `port ${cfg.port} is already in use${holderOf(cfg.port)}: pid ${pid}'s inspector could not bind it, and that port is not pid ${pid}`,
         EXIT.TARGET,
@@ -332,16 +343,24 @@ async function inSession<T>(info: ProcessInfo, cfg: InspectConfig, opts: Inspect
     const url = list?.find((t) => t.webSocketDebuggerUrl)?.webSocketDebuggerUrl
     if (!url) throw new CaptureError(`pid ${pid}: the inspector on port ${port} lists no debug target`)
     cdp = await Cdp.connect(url)
-    const remotePid = await cdp.evaluate<number>('process.pid')
-    if (remotePid !== pid) {
-      throw new CaptureError(`the inspector on 127.0.0.1:${port} belongs to pid ${remotePid}, not pid ${pid}; refusing to profile the wrong process`, EXIT.TARGET,
-        `free port ${port} or use --via perf`)
+    dbg('connected')
+    // `fn`'s evaluation checks process.pid first (one round trip instead of two: attaches to a shared
+    // port follow each other, so every round trip counts 18 times).
+    try {
+      const value = await fn(cdp)
+      verified = true
+      dbg('evaluated')
+      return { value, port, openedByUs, warnings }
+    } catch (e) {
+      const m = /^pid (\d+)$/.exec((e as Error).message)
+      if (m) {
+        throw new CaptureError(`the inspector on 127.0.0.1:${port} belongs to pid ${m[1]}, not pid ${pid}; refusing to profile the wrong process`, EXIT.TARGET,
+          `free port ${port} or use --via perf`)
+      }
+      // The port is the pid's own (found among its listening sockets), so close it even so.
+      verified = true
+      throw e
     }
-    verified = true
-    dbg('pid verified')
-    const value = await fn(cdp)
-    dbg('evaluated')
-    return { value, port, openedByUs, warnings }
   } finally {
     if (cdp && openedByUs && verified && !cdp.isClosed) {
       // No reply comes: the session closes with the port.
@@ -355,7 +374,7 @@ async function inSession<T>(info: ProcessInfo, cfg: InspectConfig, opts: Inspect
       let open = true
       while (Date.now() < deadline) {
         try {
-          open = listeningPorts(pid).has(port)
+          open = fixed ? await tcpListening(port) : listeningPorts(pid).has(port)
         } catch {
           open = false
         }
@@ -368,9 +387,34 @@ async function inSession<T>(info: ProcessInfo, cfg: InspectConfig, opts: Inspect
   }
 }
 
+/** Does something accept TCP connections on 127.0.0.1:port? (ECONNREFUSED: no.) */
+function tcpListening(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = netConnect({ host: '127.0.0.1', port })
+    const done = (v: boolean) => {
+      clearTimeout(t)
+      s.destroy()
+      resolve(v)
+    }
+    const t = setTimeout(() => done(true), timeoutMs) // accepted but slow: something is there
+    s.once('connect', () => done(true))
+    s.once('error', () => done(false))
+  })
+}
+
 /** After SIGUSR1: the port the pid opened (its configured one, or a new one for port 0). */
 async function waitForInspector(pid: number, cfg: InspectConfig, before: Set<number>, waitMs: number): Promise<number> {
   const deadline = Date.now() + waitMs
+  if (cfg.port !== 0 && !cfg.active) {
+    // The port was free before the signal and the attach lock is held: the first listener is the
+    // pid's (the evaluation's process.pid check refuses any other).
+    while (Date.now() < deadline) {
+      if (await tcpListening(cfg.port)) return cfg.port
+      stillThere(pid)
+      await sleep(5)
+    }
+    throw notOpened(pid, waitMs)
+  }
   let seen = ''
   while (Date.now() < deadline) {
     // Re-read the TCP tables only when the pid's set of sockets changed (they are big on busy hosts).
@@ -393,14 +437,22 @@ async function waitForInspector(pid: number, cfg: InspectConfig, before: Set<num
         if (await jsonList(p, '127.0.0.1', 300)) return p
       }
     }
-    try {
-      process.kill(pid, 0)
-    } catch {
-      throw new CaptureError(`pid ${pid} exited right after SIGUSR1`)
-    }
+    stillThere(pid)
     await sleep(5)
   }
-  throw new CaptureError(
+  throw notOpened(pid, waitMs)
+}
+
+function stillThere(pid: number): void {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    throw new CaptureError(`pid ${pid} exited right after SIGUSR1`)
+  }
+}
+
+function notOpened(pid: number, waitMs: number): CaptureError {
+  return new CaptureError(
     `pid ${pid} did not open its inspector within ${(waitMs / 1000).toFixed(1)} s of SIGUSR1: it handles SIGUSR1 itself (process.on('SIGUSR1')) or runs with --disable-sigusr1; nothing else was done to it`,
     EXIT.TARGET,
     `use --via perf, or start it with the agent (node --require meshprof/agent, or meshprof run), or with --inspect=127.0.0.1:0`,

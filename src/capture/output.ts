@@ -77,6 +77,42 @@ function storedNetwork(conn: ProbeConnection, windowMs: number): StoredNetwork {
   }
 }
 
+interface RawCpuprofile {
+  nodes?: Array<{ id: number; hitCount?: number }>
+  startTime?: number
+  endTime?: number
+  samples?: number[]
+  timeDeltas?: number[]
+}
+
+/**
+ * Drop the samples of the first `offsetMs` of a V8 profile: the inspector's profiler runs from the
+ * attach, the window starts when every target is attached. startTime moves to the cut, hitCounts
+ * are recounted.
+ */
+export function cutCpuprofile(prof: RawCpuprofile, offsetMs: number): RawCpuprofile {
+  const samples = prof.samples
+  const deltas = prof.timeDeltas
+  if (!Array.isArray(samples) || !Array.isArray(deltas) || samples.length !== deltas.length || typeof prof.startTime !== 'number') return prof
+  const cut = prof.startTime + offsetMs * 1000
+  let t = prof.startTime
+  let i = 0
+  while (i < samples.length && t + deltas[i]! < cut) t += deltas[i++]!
+  if (i === 0) return prof
+  const keptSamples = samples.slice(i)
+  const keptDeltas = deltas.slice(i)
+  if (keptDeltas.length) keptDeltas[0] = t + deltas[i]! - cut
+  const hits = new Map<number, number>()
+  for (const s of keptSamples) hits.set(s, (hits.get(s) ?? 0) + 1)
+  return {
+    ...prof,
+    nodes: prof.nodes?.map((n) => ({ ...n, hitCount: hits.get(n.id) ?? 0 })),
+    startTime: cut,
+    samples: keptSamples,
+    timeDeltas: keptDeltas,
+  }
+}
+
 export const LOOP_BLOCKED_WARNING = 'event loop blocked for the whole window: no network evidence (the main thread never yielded: a busy-wait or CPU hog in synchronous code)'
 
 /** What a blocked event loop cost the window's evidence, in words. */
@@ -107,7 +143,8 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
     const p = w.conn.profile
     if (p && p.format === 'cpuprofile') {
       const file = `node-${pid}.cpuprofile`
-      await writeAtomic(join(w.dir, file), JSON.stringify(p.data))
+      const offset = w.conn.end?.windowOffsetMs
+      await writeAtomic(join(w.dir, file), JSON.stringify(offset ? cutCpuprofile(p.data as RawCpuprofile, offset) : p.data))
       profile = { format: 'cpuprofile', file }
     } else if (p && p.format === 'pprof' && typeof p.data === 'string') {
       const file = `node-${pid}.pb.gz`

@@ -70,9 +70,9 @@ describe('a mesh started with the agent preloaded', () => {
 })
 
 describe('meshprof run', () => {
-  test('-d 2s -- node mesh.js: every Node process of the command is captured, then the command is stopped', async () => {
+  test('-d 2s --stop -- node mesh.js: every Node process of the command is captured, then the command is stopped', async () => {
     const out = join(tmp('run'), 'cap')
-    const r = await meshprof(['run', '-d', '2s', '-o', out, '--json', '--', process.execPath, MESH, '--nodes', '2', '--mode', 'connect-storm', '--quiet', '--title-prefix', `mpr${process.pid}-`], { timeoutMs: 60000 })
+    const r = await meshprof(['run', '-d', '2s', '--stop', '-o', out, '--json', '--', process.execPath, MESH, '--nodes', '2', '--mode', 'connect-storm', '--quiet', '--title-prefix', `mpr${process.pid}-`], { timeoutMs: 60000 })
     assert.equal(r.code, 0, r.stderr)
     const j = JSON.parse(r.stdout.slice(r.stdout.indexOf('{\n')))
     assert.equal(j.meshprof, 'run')

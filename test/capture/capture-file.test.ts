@@ -147,3 +147,20 @@ describe('capture file importer', () => {
     assert.equal(captureImporter.sniff(Buffer.from(''), 'meshprof capture'), false)
   })
 })
+
+test('cutCpuprofile drops the samples before the window start and recounts hits', async () => {
+  const { cutCpuprofile } = await import('../../src/capture/output.js')
+  const prof = {
+    nodes: [{ id: 1, hitCount: 0 }, { id: 2, hitCount: 3 }, { id: 3, hitCount: 2 }],
+    startTime: 1000,
+    endTime: 6000,
+    samples: [2, 2, 3, 2, 3],
+    timeDeltas: [1000, 1000, 1000, 1000, 1000], // samples at 2000, 3000, 4000, 5000, 6000 µs
+  }
+  const cut = cutCpuprofile(prof, 2.5) // window starts at 3500 µs
+  assert.equal(cut.startTime, 3500)
+  assert.deepEqual(cut.samples, [3, 2, 3])
+  assert.deepEqual(cut.timeDeltas, [500, 1000, 1000])
+  assert.deepEqual(cut.nodes!.map((n) => n.hitCount), [0, 1, 2])
+  assert.equal(cutCpuprofile(prof, 0.5), prof, 'nothing before the first sample: unchanged')
+})

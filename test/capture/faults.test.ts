@@ -19,6 +19,16 @@ function meshprofLive(args: string[]) {
   return { p, done: p.exited.then((e) => ({ ...e, stdout: p.stdout(), stderr: p.stderr(), ms: Date.now() - t0 })) }
 }
 
+/** Capture pid for `duration`; `during` runs once the window is open (the 9229 lock held). */
+async function captureWhile(pid: number, out: string, duration: string, during: () => Promise<void>) {
+  return withPort9229(async () => {
+    const m = meshprofLive(['capture', String(pid), '-d', duration, '-o', out])
+    await waitFor(() => /capturing 1 process/.test(m.p.stderr()), 20000, 'the window to open')
+    await during()
+    return m.done
+  })
+}
+
 function captureFileIn(dir: string): any {
   const f = filesIn(dir).find((x) => x.endsWith('.capture.json'))
   assert.ok(f, `no capture file in ${dir}: ${filesIn(dir).join(' ')}`)
@@ -32,12 +42,9 @@ describe('faults during the window', () => {
     try {
       await waitFor(() => p.stdout().includes('ready'), 10000, 'target')
       const sockets0 = socketFds(p.pid)
-      const r = await withPort9229(async () => {
-        const m = meshprofLive(['capture', String(p.pid), '-d', '3s', '-o', join(dir, 'cap')])
-        await waitFor(() => /capturing 1 process/.test(m.p.stderr()), 20000, 'the window to open')
+      const r = await captureWhile(p.pid, join(dir, 'cap'), '3s', async () => {
         await sleep(800)
         process.kill(p.pid, 'SIGSTOP')
-        return m.done
       })
       assert.equal(r.code, 5, r.stderr)
       assert.ok(isCleanFailure(r as never) || /partial capture kept/.test(r.stderr), r.stderr)
@@ -65,12 +72,9 @@ describe('faults during the window', () => {
     const dir = tmp('killspin')
     const p = start(process.execPath, [script(dir, 'spin.js', SPIN_JS)])
     await waitFor(() => p.stdout().includes('ready'), 10000, 'target')
-    const r = await withPort9229(async () => {
-      const m = meshprofLive(['capture', String(p.pid), '-d', '3s', '-o', join(dir, 'cap')])
-      await waitFor(() => /capturing 1 process/.test(m.p.stderr()), 20000, 'the window to open')
+    const r = await captureWhile(p.pid, join(dir, 'cap'), '3s', async () => {
       await sleep(500)
       p.child.kill('SIGKILL')
-      return m.done
     })
     assert.equal(r.code, 5, r.stderr)
     assert.match(r.stderr, new RegExp(`pid ${p.pid} \\(node\\) exited .*partial capture kept`))
@@ -156,13 +160,10 @@ process.stdout.write('ready ' + process.pid + '\\n')
     try {
       await waitFor(() => p.stdout().includes('ready'), 10000, 'target')
       const sockets0 = socketFds(p.pid)
-      const r = await withPort9229(async () => {
-        const m = meshprofLive(['capture', String(p.pid), '-d', '3s', '-o', join(dir, 'cap')])
-        await waitFor(() => /capturing 1 process/.test(m.p.stderr()), 20000, 'the window to open')
+      const r = await captureWhile(p.pid, join(dir, 'cap'), '3s', async () => {
         await sleep(1000)
         p.child.stdin!.write('drop\n')
         await waitFor(() => /dropped 1/.test(p.stdout()), 10000, 'the app to drop the probe socket')
-        return m.done
       })
       assert.equal(r.code, 5, r.stderr)
       assert.match(r.stderr, /dropped .* collected through the inspector: partial capture kept/)

@@ -34,7 +34,8 @@
 // A main thread stuck in synchronous JavaScript never turns the event loop: the socket to meshprof
 // never connects and no command arrives. The inspector still runs code in it (V8 interrupts), so:
 // - cfg.profileNow starts the CPU profiler at creation, inside the Runtime.evaluate that creates
-//   the probe (a `start` command later restarts it, so that every target's window starts together);
+//   the probe; a `start` command later marks the window start (`windowOffsetMs` into the profile,
+//   where meshprof cuts it, so that every target's window starts together without a restart);
 // - `rescue()` (called through Runtime.evaluate at the end of the window) stops everything
 //   synchronously and returns the lines the socket would have carried.
 
@@ -82,6 +83,8 @@ function createProbe(cfg) {
   let retained = null
   /** ms into the window when the loop first turned (a late `start`), 0 when on time. */
   let netStartMs = 0
+  /** ms into the running profile where the window starts (meshprof drops the samples before it). */
+  let windowOffsetMs = 0
   let t0 = 0
   let startEpochMs = 0
   let cpu0 = null
@@ -390,22 +393,23 @@ function createProbe(cfg) {
     durationMs = Number(msg.durationMs) || 15000
     const rateHz = Number(msg.rateHz) || 499
     try {
-      if (profiling && msg.keepProfile) {
-        netStartMs = performance.now() - profT0
-      } else {
-        if (profiling) {
-          profiling = false
-          profiler.abort()
-        }
-        startProfiler(rateHz)
-      }
+      if (!profiling) startProfiler(rateHz)
     } catch (e) {
       send({ k: 'error', message: `cannot start the profiler: ${e && e.message}` })
       cleanup()
       return
     }
-    t0 = profT0
-    startEpochMs = profStartEpochMs
+    if (msg.keepProfile) {
+      // the loop turned late: the window is the whole profile, the network evidence starts now
+      netStartMs = performance.now() - profT0
+      t0 = profT0
+      startEpochMs = profStartEpochMs
+    } else {
+      t0 = performance.now()
+      windowOffsetMs = t0 - profT0
+      startEpochMs = profStartEpochMs + windowOffsetMs
+      cpu0 = process.cpuUsage()
+    }
     if (msg.heap) {
       try {
         const sampler = cfg.backend === 'agent' ? cfg.agentHeap : inspectorHeap()
@@ -456,7 +460,7 @@ function createProbe(cfg) {
         heap = null
       }
     }
-    const wallMs = performance.now() - profT0
+    const wallMs = performance.now() - (started ? t0 : profT0)
     const cpu = cpuNs()
     let prof = null
     try {
@@ -466,7 +470,7 @@ function createProbe(cfg) {
     }
     profiling = false
     if (prof) out.push(line({ k: 'profile', format: prof.format, data: prof.data }))
-    out.push(line({ k: 'end', reason, wallMs, cpuNs: cpu, connects, dropped, epochMs: profStartEpochMs, network: started, ...(netStartMs ? { netStartMs } : {}) }))
+    out.push(line({ k: 'end', reason, wallMs, cpuNs: cpu, connects, dropped, epochMs: started ? startEpochMs : profStartEpochMs, network: started, ...(netStartMs ? { netStartMs } : {}), ...(windowOffsetMs ? { windowOffsetMs } : {}) }))
     return out
   }
   /**
