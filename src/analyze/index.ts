@@ -12,6 +12,7 @@ import { SEVERITIES, severityRank } from './rules/types.js'
 import { ghostFacts, ghostVerdict, GHOST_THRESHOLDS } from './rules/ghost-connections.js'
 import { TELEMETRY_THRESHOLDS, growthVerdict, isTelemetryCode, isTelemetryName } from './rules/telemetry-growth.js'
 import { pct } from './rules/util.js'
+import { growthFindings, GROWTH_THRESHOLDS, growth as growthRule } from './rules/growth.js'
 
 export { RULES, BUILTIN_RULE_IDS }
 export type { Finding, Rule, Severity, Skip, WindowFacts }
@@ -274,6 +275,17 @@ function crossCapture(inputs: readonly AnalyzedInput[], thresholds: Map<string, 
             evidence: { stacks: [], numbers: { ...v.numbers, captures: withNet.length }, notes: v.notes },
             profile: null, profiles: withNet,
           })
+        }
+      }
+    }
+    // memory and handles growing across the captures
+    if (hasRule('growth')) {
+      const withGrowth = timed.filter((i) => inputs[i]!.profile.growth)
+      if (withGrowth.length >= 2) {
+        const windows = withGrowth.map((i) => ({ growth: inputs[i]!.profile.growth!, offsetMs: (inputs[i]!.profile.meta.startTimeNs! - t0) / 1e6 }))
+        const gapS = (inputs[withGrowth[withGrowth.length - 1]!]!.profile.meta.startTimeNs! - inputs[withGrowth[0]!]!.profile.meta.startTimeNs!) / 1e9
+        for (const f of growthFindings(windows, tv('growth', GROWTH_THRESHOLDS), `across ${withGrowth.length} captures of ${name} (${gapS.toFixed(0)} s apart)`)) {
+          out.push({ ruleId: 'growth', title: growthRule.title, share: 0, ...f, evidence: { ...f.evidence, numbers: { ...f.evidence.numbers, captures: withGrowth.length } }, profile: null, profiles: withGrowth })
         }
       }
     }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { ConnectEvent, SocketSnapshot } from '../model/types.js'
+import { ProbeHeap } from './heap-probe.js'
 
 /** Longest line accepted from a probe (a CPU profile is one line). */
 const MAX_LINE = 512 * 1024 * 1024
@@ -48,6 +49,8 @@ export class ProbeConnection {
   readonly connects: Array<{ t: number; r: string; tls: boolean; s: number; a: boolean }> = []
   readonly snapshots: SocketSnapshot[] = []
   profile?: { format: string; data: unknown }
+  /** capture --heap: what the probe's heap recorder sent (see heap-probe.ts). */
+  readonly heap = new ProbeHeap()
   end?: ProbeEnd
   readonly errors: string[] = []
   readonly closed: Promise<void>
@@ -146,6 +149,12 @@ export class ProbeConnection {
         break
       case 'snap':
         if (Array.isArray(m.r)) this.snapshots.push({ t: Number(m.t), remotes: (m.r as unknown[]).map(String) })
+        this.heap.onSnap(m)
+        break
+      case 'hsite':
+      case 'hpoint':
+      case 'hstats':
+        this.heap.onLine(m)
         break
       case 'profile':
         this.profile = { format: String(m.format), data: m.data }
@@ -165,8 +174,8 @@ export class ProbeConnection {
   }
 
   /** keepProfile: the loop turned late; keep the profile the probe started when it was created. */
-  start(durationMs: number, rateHz: number, keepProfile = false): void {
-    this.send({ cmd: 'start', durationMs, rateHz, ...(keepProfile ? { keepProfile } : {}) })
+  start(durationMs: number, rateHz: number, keepProfile = false, heap = false): void {
+    this.send({ cmd: 'start', durationMs, rateHz, ...(keepProfile ? { keepProfile } : {}), ...(heap ? { heap: true } : {}) })
   }
 
   stop(): void {

@@ -8,6 +8,7 @@ import type { ProbeConnection } from './channel.js'
 import type { ProcessInfo } from './proc.js'
 import { perfScript, type PerfRecording } from './perf.js'
 import type { Backend, CaptureFile, MeshFile, StoredNetwork } from './types.js'
+import type { ProcMemorySampler } from './procmem.js'
 
 export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
@@ -34,6 +35,7 @@ export interface WriteInput {
   perf?: PerfRecording
   nativePerf?: PerfRecording
   network?: NetworkEvidence
+  memory?: ProcMemorySampler
   cpuTimeNs?: number
   exitedMidWindow?: string
   interrupted: boolean
@@ -45,6 +47,7 @@ export interface WrittenCapture {
   profileFile?: string
   nativeFile?: string
   pprofFile?: string
+  heapFile?: string
   startTimeMs: number
   durationMs: number
   cpuTimeNs?: number
@@ -183,6 +186,13 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
   // A loop that never turned recorded no connects: no network evidence rather than a misleading zero.
   if (w.conn && !w.eventLoopBlocked && (w.conn.snapshots.length || w.conn.connects.length)) network = storedNetwork(w.conn, durationMs)
   else if (w.network) network = w.network as StoredNetwork
+  // --heap: the heap profile is raw data too, written before the capture file.
+  let heapFile: string | undefined
+  const heapMod = w.conn?.heap.active || w.memory ? await import('./heap.js') : undefined
+  const heapData = heapMod && w.conn?.heap.points.length ? heapMod.heapPprof(w.conn.heap, { name: w.name, pid, startTimeNs: w.startEpochMs * 1e6, durationNs: durationMs * 1e6 }) : undefined
+  if (heapData) await writeAtomic((heapFile = join(w.dir, `node-${pid}.heap.pb.gz`)), heapData)
+  const growth = heapMod?.growthEvidence(w.conn?.heap.active ? w.conn.heap : undefined, w.memory, durationMs)
+  if (w.memory && w.backend === 'perf') warnings.push('--heap: a native process has no heap profile (perf samples CPU only); RSS, fds and threads come from /proc')
   const node = w.conn?.hello?.node
   const cap: CaptureFile = {
     meshprof: 'capture',
@@ -204,6 +214,8 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
     ...(profile ? { profile } : {}),
     ...(native ? { native } : {}),
     ...(network ? { network } : {}),
+    ...(heapFile ? { heap: { format: 'pprof' as const, file: basename(heapFile) } } : {}),
+    ...(growth ? { growth } : {}),
     warnings,
   }
   const captureFile = join(w.dir, `${w.name}-${pid}.capture.json`)
@@ -240,6 +252,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
     profileFile: profile ? join(w.dir, profile.file) : undefined,
     nativeFile: native ? join(w.dir, native.file) : undefined,
     pprofFile,
+    heapFile,
     startTimeMs: w.startEpochMs,
     durationMs,
     cpuTimeNs: cpu,

@@ -25,6 +25,8 @@ export interface RunOptions {
   durationMs?: number
   rateHz: number
   outDir: string
+  /** Also live heap by allocation site and handles (capture --heap; no /proc figures here). */
+  heap?: boolean
   signal?: AbortSignal
   log?: (line: string) => void
   onCountdown?: (leftMs: number | undefined) => void
@@ -110,7 +112,7 @@ export async function runWithAgent(opts: RunOptions): Promise<RunOutcome> {
       info = { pid, exe: process.execPath, argv, command: argv.join(' '), comm: conn.hello?.title ?? 'node', uid: -1, startTicks: 0 }
     }
     agents.push({ conn, info, warnings: [] })
-    conn.start(opts.durationMs ?? 20 * 24 * 3600 * 1000, opts.rateHz)
+    conn.start(opts.durationMs ?? 20 * 24 * 3600 * 1000, opts.rateHz, false, opts.heap)
   }
   const quote = (s: string) => `"${s.replace(/(["\\])/g, '\\$1')}"`
   const userOptions = process.env.NODE_OPTIONS ?? ''
@@ -123,6 +125,7 @@ export async function runWithAgent(opts: RunOptions): Promise<RunOutcome> {
     MESHPROF_AGENT_TOKEN: channel.token,
     MESHPROF_AGENT_RATE_HZ: String(opts.rateHz),
     MESHPROF_AGENT_DURATION_MS: String(opts.durationMs ?? 20 * 24 * 3600 * 1000),
+    ...(opts.heap ? { MESHPROF_AGENT_HEAP: '1' } : {}),
   }
   // Own process group: a Ctrl-C reaches meshprof only, which then collects the profiles and stops the command.
   const child = spawn(opts.cmd[0]!, opts.cmd.slice(1), { stdio: 'inherit', env, detached: true })

@@ -11,6 +11,7 @@ import { ProbeChannel, ProbeConnection, connectAgent } from './channel.js'
 import { attachInspector, rescueInspector } from './inspector.js'
 import { checkPerf, perfError, PerfRecording, type PerfCheck } from './perf.js'
 import { ProcNetSampler } from './netsample.js'
+import { ProcMemorySampler } from './procmem.js'
 import { writeCaptureFiles, writeMeshFile, type WrittenCapture } from './output.js'
 import type { Backend } from './types.js'
 
@@ -21,6 +22,8 @@ export interface CaptureOptions {
   outDir: string
   via?: Backend
   native?: boolean
+  /** Also live heap by allocation site, handles, RSS/fds/threads over the window (heap.ts). */
+  heap?: boolean
   inspectorPort?: number
   /** Aborted by Ctrl-C: before the window, nothing is captured; during it, the window ends early. */
   signal?: AbortSignal
@@ -74,6 +77,7 @@ interface Target {
   perf?: PerfRecording
   nativePerf?: PerfRecording
   sampler?: ProcNetSampler
+  memory?: ProcMemorySampler
   cpu0?: number
   startEpochMs?: number
   stopEpochMs?: number
@@ -247,7 +251,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
           } else if (!t.conn) {
             t.conn = c
             // The loop turned after the others' windows started: keep the profile running since attach.
-            if (started) c.start(opts.durationMs, opts.rateHz, true)
+            if (started) c.start(opts.durationMs, opts.rateHz, true, opts.heap)
           }
         })
       } else if (t.backend === 'agent' && !t.conn) {
@@ -316,7 +320,8 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   }
   started = true
   for (const t of live) {
-    if (t.conn && !t.error) t.conn.start(opts.durationMs, opts.rateHz)
+    if (t.conn && !t.error) t.conn.start(opts.durationMs, opts.rateHz, false, opts.heap)
+    if (opts.heap && !t.error) (t.memory = new ProcMemorySampler(t.info.pid)).start()
   }
   await Promise.all(live.filter((t) => !t.error).map(async (t) => {
     if (t.perf) {
@@ -387,6 +392,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   }
   const network = new Map<Target, NetworkEvidence>()
   for (const t of running) if (t.sampler) network.set(t, t.sampler.stop())
+  for (const t of running) t.memory?.stop()
   const perfs = running.flatMap((t) => [t.perf, t.nativePerf].filter((p): p is PerfRecording => p !== undefined))
   await Promise.all([
     ...running.filter((t) => t.conn || t.profileStartEpochMs !== undefined).map(async (t) => {
@@ -438,6 +444,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
         perf: t.perf,
         nativePerf: t.nativePerf,
         network: network.get(t),
+        memory: t.memory,
         cpuTimeNs: t.perf && t.cpu0 !== undefined && cpuEnd !== undefined ? cpuEnd - t.cpu0 : undefined,
         exitedMidWindow: t.exitedMidWindow,
         interrupted,

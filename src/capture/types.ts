@@ -1,5 +1,5 @@
 // Shapes shared by the capture back-ends, the orchestration and the capture-file importer.
-import type { NetworkEvidence } from '../model/types.js'
+import type { GrowthEvidence, NetworkEvidence } from '../model/types.js'
 
 export type Backend = 'inspector' | 'agent' | 'perf'
 export const BACKENDS: readonly Backend[] = ['inspector', 'agent', 'perf']
@@ -37,6 +37,10 @@ export interface CaptureFile {
    * connect's `initiator` may be an index into it (the importer expands it).
    */
   network?: StoredNetwork
+  /** capture --heap: live heap by allocation site at the end of the window (pprof inuse_objects/inuse_space). */
+  heap?: { format: 'pprof'; file: string }
+  /** capture --heap: handles, used heap, RSS/fds/threads and the main allocation sites over the window. */
+  growth?: GrowthEvidence
   warnings: string[]
 }
 

@@ -14,6 +14,7 @@ import { ProfileBuilder } from '../model/builder.js'
 import { MalformedInputError, MeshprofError } from '../util/errors.js'
 import type { DirectoryListing, FormatId, ImportContext, ImportOptions, Importer, LoadOptions } from './types.js'
 import { openInput, type InputSource } from './source.js'
+import { parseGrowth } from './growth-evidence.js'
 
 const RAW_FORMATS: readonly FormatId[] = ['cpuprofile', 'pprof', 'perf-script']
 
@@ -99,6 +100,8 @@ async function loadCapture(json: Json, name: string, options: ImportOptions, ctx
   const proc = json.process
   if (!isObj(proc) || num(proc.pid) === undefined) throw new MalformedInputError('capture', `${name}: missing process.pid`)
   const network = parseNetwork(json.network, name)
+  const growth = parseGrowth(json.growth, name)
+  const heapFile = isObj(json.heap) ? insideDir(name, json.heap.file, 'heap.file') : undefined
   let profiles: Profile[]
   let rawFormat: string | undefined
   const warnings: string[] = Array.isArray(json.warnings) ? json.warnings.filter((w): w is string => typeof w === 'string') : []
@@ -141,10 +144,12 @@ async function loadCapture(json: Json, name: string, options: ImportOptions, ctx
         partial: proc.partial === true,
         ...(rawFormat ? { rawFormat } : {}),
         ...(nativeFile ? { nativeFile } : {}),
+        ...(heapFile ? { heapFile } : {}),
         ...(warnings.length ? { warnings } : {}),
       },
     },
     ...(network ? { network } : {}),
+    ...(growth ? { growth } : {}),
   }))
 }
 

@@ -56,7 +56,7 @@ const VALUE_TYPES: ValueType[] = [
 
 export { jsModuleOf }
 
-function frameOf(cf: CallFrame): Frame | undefined {
+export function frameOf(cf: CallFrame): Frame | undefined {
   const fn = typeof cf.functionName === 'string' ? cf.functionName : ''
   if (fn === '(root)') return undefined
   const url = typeof cf.url === 'string' ? cf.url : ''

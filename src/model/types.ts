@@ -59,6 +59,32 @@ export interface NetworkEvidence {
   readonly droppedConnects?: number
 }
 
+/** One quantity over the window: [ms since the window start, value] pairs, oldest first. */
+export interface GrowthSeries {
+  /** 'handles.Timeout', 'heap.used', 'rss', 'fds', 'threads', ... */
+  readonly name: string
+  readonly unit: 'count' | 'bytes'
+  readonly points: readonly (readonly [number, number])[]
+}
+
+/** Live bytes of one allocation site (its whole stack) at a few points of the window. */
+export interface HeapSite {
+  /** Root first, `function file:line`. */
+  readonly frames: readonly string[]
+  /** [ms since the window start, live sampled bytes allocated since the window start]. */
+  readonly points: readonly (readonly [number, number])[]
+}
+
+/** Memory and handles over the capture window (`meshprof capture --heap`). */
+export interface GrowthEvidence {
+  readonly windowMs: number
+  readonly series: readonly GrowthSeries[]
+  /** Heaviest allocation sites of the sampling heap profiler (it sees allocations since the window start). */
+  readonly sites?: readonly HeapSite[]
+  /** v8.getHeapStatistics() at the start and the end of the window. */
+  readonly heapStats?: { readonly start?: Readonly<Record<string, number>>; readonly end?: Readonly<Record<string, number>> }
+}
+
 export interface ProfileMeta {
   /** Human name: process title, file name, thread name. */
   name?: string
@@ -112,4 +138,6 @@ export interface Profile {
   readonly labels?: LabelColumns
   readonly meta: ProfileMeta
   readonly network?: NetworkEvidence
+  /** Memory and handle growth evidence (capture --heap). */
+  readonly growth?: GrowthEvidence
 }

@@ -74,7 +74,7 @@ test('analyze --json: stable schema, the tracing-flame connect storm as a high f
   assert.equal(j.findings[0].profile, 0)
   assert.equal(j.summary.high, 1)
   assert.equal(j.failOn, null)
-  assert.deepEqual(j.profiles[0].skipped.map((s: any) => s.ruleId).sort(), ['busy-wait', 'ghost-connections', 'telemetry-growth'])
+  assert.deepEqual(j.profiles[0].skipped.map((s: any) => s.ruleId).sort(), ['busy-wait', 'ghost-connections', 'growth', 'telemetry-growth'])
 })
 
 test('analyze text output: severity, rule, share, evidence lines, fix', async () => {
@@ -101,7 +101,7 @@ test('--fail-on: exit 1 when a finding of at least that severity exists, else 0'
   assert.equal(JSON.parse(low2.stdout).failOn, 'low')
   const none = await runCli(['analyze', clean, '--fail-on', 'info'])
   assert.equal(none.code, 0, none.stderr)
-  assert.match(none.stdout, /no findings at or above low \(5 rules on 1 profile\)/)
+  assert.match(none.stdout, /no findings at or above low \(6 rules on 1 profile\)/)
   const both = await runCli(['analyze', clean, storm, '--fail-on', 'high', '--json'])
   assert.equal(both.code, 1)
   const j = JSON.parse(both.stdout)

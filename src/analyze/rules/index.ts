@@ -5,8 +5,9 @@ import { busyWait } from './busy-wait.js'
 import { ghostConnections } from './ghost-connections.js'
 import { telemetryGrowth } from './telemetry-growth.js'
 import { gcPressure } from './gc-pressure.js'
+import { growth } from './growth.js'
 
-export const RULES: readonly Rule[] = [connectStorm, busyWait, ghostConnections, telemetryGrowth, gcPressure]
+export const RULES: readonly Rule[] = [connectStorm, busyWait, ghostConnections, telemetryGrowth, gcPressure, growth]
 
 export const BUILTIN_RULE_IDS: readonly string[] = RULES.map((r) => r.id)
 

@@ -49,6 +49,39 @@ function pprofProfiler() {
   }
 }
 
+/** capture --heap on the agent path: @datadog/pprof's sampling heap profiler, walked like the inspector's. */
+function pprofHeap() {
+  let pprof = null
+  let started = false
+  return {
+    start(intervalBytes) {
+      pprof = pprof || require('@datadog/pprof')
+      pprof.heap.start(intervalBytes, 64)
+      started = true
+    },
+    walk(visit) {
+      const stack = [[pprof.heap.v8Profile(), 0]]
+      while (stack.length) {
+        const [node, depth] = stack.pop()
+        let bytes = 0
+        let count = 0
+        for (const a of node.allocations) {
+          bytes += a.sizeBytes * a.count
+          count += a.count
+        }
+        // V8 numbers allocation-profile lines from 1, the inspector from 0: send the inspector's
+        if (depth > 0) visit([node.name, node.scriptName, (node.lineNumber || 0) - 1, (node.columnNumber || 0) - 1], depth, bytes, count)
+        for (let i = node.children.length - 1; i >= 0; i--) stack.push([node.children[i], depth + 1])
+      }
+    },
+    stop() {
+      if (!started) return
+      started = false
+      try { pprof.heap.stop() } catch { /* ignore */ }
+    },
+  }
+}
+
 /** The private directory: created 0700, and refused when it is not ours or is open to others. */
 function agentDir() {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0
@@ -83,7 +116,7 @@ function listen() {
   try { fs.unlinkSync(sockPath) } catch { /* none */ }
   const server = net.createServer((s) => {
     s.on('error', () => {})
-    const r = createProbe({ token: null, backend: 'agent', agentProfiler: pprofProfiler(), armTimeoutMs: 30000 })
+    const r = createProbe({ token: null, backend: 'agent', agentProfiler: pprofProfiler(), agentHeap: pprofHeap(), armTimeoutMs: 30000 })
     if (!r.ok) {
       s.end(JSON.stringify({ k: 'error', message: r.error }) + '\n')
       return
@@ -108,13 +141,14 @@ function runMode() {
   const r = createProbe({
     token: process.env.MESHPROF_AGENT_TOKEN || null,
     backend: 'agent',
-    agentProfiler: pprofProfiler(),
+    agentProfiler: pprofProfiler(), agentHeap: pprofHeap(),
     connectPath: process.env.MESHPROF_AGENT_CONNECT,
     armTimeoutMs: 10000,
     graceMs: 24 * 3600 * 1000,
     autoStart: {
       durationMs: Number(process.env.MESHPROF_AGENT_DURATION_MS) || 20 * 24 * 3600 * 1000,
       rateHz: Number(process.env.MESHPROF_AGENT_RATE_HZ) || 499,
+      heap: process.env.MESHPROF_AGENT_HEAP === '1',
     },
   })
   if (!r.ok) debug(r.error)

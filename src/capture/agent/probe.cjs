@@ -10,7 +10,11 @@
 //   inspector's TCP port is closed; agent: @datadog/pprof's CPU-time profiler);
 // - every outgoing TCP/TLS connect: remote, time, TLS or plain, the JavaScript stack that initiated
 //   it and whether an established socket to that remote already existed;
-// - the established outgoing sockets at the start, every second, and at the end.
+// - the established outgoing sockets at the start, every second, and at the end;
+// - with `heap` (capture --heap): live heap by allocation site from V8's sampling heap profiler
+//   (inspector: HeapProfiler domain on the in-process session; agent: @datadog/pprof's heap
+//   profiler) at about ten points of the window, active handles by type (getActiveResourcesInfo)
+//   and the used heap every second, v8.getHeapStatistics() at the start and the end.
 // and streams it as newline-delimited JSON over a local socket to meshprof.
 //
 // Why a Socket.prototype.connect wrapper and not only diagnostics_channel `net.client.socket`:
@@ -20,7 +24,8 @@
 // left as an inert pass-through if someone wrapped it after us).
 //
 // Protocol (one JSON object per line):
-//   probe -> meshprof: hello, started, stack, conn (batched in `conns`), snap, profile, end, error
+//   probe -> meshprof: hello, started, stack, conn (batched in `conns`), snap, profile, end, error,
+//                      and with heap: hsite (an allocation site's frames), hpoint (live bytes per site), hstats
 //   meshprof -> probe: {"cmd":"start","durationMs":N,"rateHz":N} | {"cmd":"stop"}
 // Safety: if meshprof goes away (socket closes) the probe stops and keeps the finished lines for
 // RETAIN_MS only (so a `rescue()` can still collect them), then drops them; if no start arrives
@@ -92,6 +97,7 @@ function createProbe(cfg) {
   let stacksThisSecond = 0
   const stacks = new Map()
   let session = null
+  let heap = null
   let armTimer = null
   let exitHooked = false
 
@@ -146,7 +152,12 @@ function createProbe(cfg) {
   function snapshot() {
     handleCacheAt = -1
     const remotes = outboundSockets().map((s) => remoteOf(s.addr, s.port)).sort()
-    send({ k: 'snap', t: Math.round((performance.now() - t0) * 1000) / 1000, r: remotes })
+    const t = Math.round((performance.now() - t0) * 1000) / 1000
+    send({ k: 'snap', t, r: remotes, ...(heap ? heap.counters() : {}) })
+    if (heap && t >= heap.nextPointMs) {
+      heap.point(t)
+      heap.nextPointMs = t + heap.pointEveryMs - SNAPSHOT_EVERY_MS / 2
+    }
   }
   function stackId() {
     const holder = {}
@@ -271,6 +282,94 @@ function createProbe(cfg) {
   }
   const profiler = cfg.backend === 'agent' ? cfg.agentProfiler : inspectorProfiler()
 
+  // ------------------------------------------------------------------ heap and handles (--heap)
+  /** Inspector: the sampling heap profiler on its own in-process session; sites in V8's node shape. */
+  function inspectorHeap() {
+    const inspector = load('inspector')
+    let hs = null
+    const post = (method, params) => {
+      let out = null
+      let err = null
+      hs.post(method, params || {}, (e, r) => { if (e) err = e; else out = r })
+      if (err) throw new Error(err.message || String(err))
+      return out
+    }
+    return {
+      start(intervalBytes) {
+        hs = new inspector.Session()
+        hs.connect()
+        post('HeapProfiler.enable')
+        post('HeapProfiler.startSampling', { samplingInterval: intervalBytes })
+      },
+      /** Calls visit(frame [fn, url, line0, col0], depth, bytes, count) parent-first. */
+      walk(visit) {
+        const r = post('HeapProfiler.getSamplingProfile')
+        const n = new Map() // node id -> [sampled objects, sampled bytes]: scales selfSize to an object count
+        for (const smp of r.profile.samples || []) {
+          const a = n.get(smp.nodeId) || [0, 0]
+          a[0]++
+          a[1] += smp.size
+          n.set(smp.nodeId, a)
+        }
+        const stack = [[r.profile.head, 0]]
+        while (stack.length) {
+          const [node, depth] = stack.pop()
+          const cf = node.callFrame
+          const a = n.get(node.id)
+          const count = a && a[1] > 0 ? (a[0] * node.selfSize) / a[1] : 0
+          if (depth > 0) visit([cf.functionName, cf.url, cf.lineNumber, cf.columnNumber], depth, node.selfSize, count)
+          for (let i = node.children.length - 1; i >= 0; i--) stack.push([node.children[i], depth + 1])
+        }
+      },
+      stop() {
+        if (!hs) return
+        try { post('HeapProfiler.stopSampling') } catch { /* ignore */ }
+        try { hs.disconnect() } catch { /* ignore */ }
+        hs = null
+      },
+    }
+  }
+  function heapRecorder(sampler) {
+    const v8 = load('v8')
+    const siteIds = new Map()
+    const h = {
+      // about ten points a window, at least one every 10 s (`meshprof run` windows last until exit)
+      pointEveryMs: Math.min(10000, Math.max(SNAPSHOT_EVERY_MS, Math.round(durationMs / 10))),
+      nextPointMs: 0,
+      counters() {
+        const handles = {}
+        for (const type of process.getActiveResourcesInfo ? process.getActiveResourcesInfo() : []) handles[type] = (handles[type] || 0) + 1
+        return { h: handles, u: v8.getHeapStatistics().used_heap_size }
+      },
+      stats(which, emit = send) {
+        emit({ k: 'hstats', which, t: Math.round((performance.now() - t0) * 1000) / 1000, s: v8.getHeapStatistics() })
+      },
+      /** Live bytes and objects per allocation site (a site = its full stack), sent as [id, bytes, count]. */
+      point(t, emit = send) {
+        const path = []
+        const out = []
+        sampler.walk((frame, depth, bytes, count) => {
+          path.length = depth - 1
+          path.push(frame)
+          if (!(bytes > 0)) return
+          const key = JSON.stringify(path)
+          let id = siteIds.get(key)
+          if (id === undefined) {
+            id = siteIds.size
+            siteIds.set(key, id)
+            emit({ k: 'hsite', id, f: path.slice() })
+          }
+          out.push([id, Math.round(bytes), Math.round(count * 100) / 100])
+        })
+        emit({ k: 'hpoint', t, s: out })
+      },
+      stop() {
+        sampler.stop()
+      },
+    }
+    return h
+  }
+
   // ------------------------------------------------------------------ window
   function cpuNs() {
     const u = process.cpuUsage(cpu0)
@@ -311,6 +410,18 @@ function createProbe(cfg) {
       startEpochMs = profStartEpochMs + windowOffsetMs
       cpu0 = process.cpuUsage()
     }
+    if (msg.heap) {
+      try {
+        const sampler = cfg.backend === 'agent' ? cfg.agentHeap : inspectorHeap()
+        if (!sampler) throw new Error('this agent has no heap profiler')
+        sampler.start(Number(msg.heapIntervalBytes) || 32768)
+        heap = heapRecorder(sampler)
+        heap.stats('start')
+      } catch (e) {
+        heap = null
+        send({ k: 'error', message: `no heap profile: ${e && e.message}` })
+      }
+    }
     installHook()
     snapshot()
     send({ k: 'started', epochMs: startEpochMs, pid: process.pid, ...(netStartMs ? { netStartMs } : {}) })
@@ -334,7 +445,20 @@ function createProbe(cfg) {
       pending = []
       if (batch.length) out.push(line({ k: 'conns', c: batch }))
       handleCacheAt = -1
-      out.push(line({ k: 'snap', t: Math.round((performance.now() - t0) * 1000) / 1000, r: outboundSockets().map((s) => remoteOf(s.addr, s.port)).sort() }))
+      const tEnd = Math.round((performance.now() - t0) * 1000) / 1000
+      out.push(line({ k: 'snap', t: tEnd, r: outboundSockets().map((s) => remoteOf(s.addr, s.port)).sort(), ...(heap ? heap.counters() : {}) }))
+      if (heap) {
+        // into the final lines, so a rescue() through the inspector returns them too
+        try {
+          const emit = (o) => out.push(line(o))
+          heap.point(tEnd, emit)
+          heap.stats('end', emit)
+        } catch (e) {
+          out.push(line({ k: 'error', message: `no final heap point: ${e && e.message}` }))
+        }
+        heap.stop()
+        heap = null
+      }
     }
     const wallMs = performance.now() - (started ? t0 : profT0)
     const cpu = cpuNs()
@@ -417,6 +541,8 @@ function createProbe(cfg) {
     if (armTimer) clearTimeout(armTimer)
     if (profiling && profiler && profiler.abort) profiler.abort()
     profiling = false
+    if (heap) heap.stop()
+    heap = null
     if (exitHooked) process.removeListener('exit', onExit)
     exitHooked = false
     probe.busy = false

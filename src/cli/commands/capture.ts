@@ -210,6 +210,7 @@ interface CaptureArgs {
   output?: string
   via?: Backend
   native?: boolean
+  heap?: boolean
   json?: boolean
   top: number
   'inspector-port'?: number
@@ -230,6 +231,7 @@ const cmd: CommandModule<object, CaptureArgs> = {
       .option('output', { alias: 'o', type: 'string', describe: 'output directory (default ./meshprof-captures/<time>/)' })
       .option('via', { choices: BACKENDS, describe: 'back-end (default: agent if the process has one, else inspector for Node, else perf)' })
       .option('native', { type: 'boolean', describe: 'Node targets: also record the same window with perf (native TLS/crypto by name)' })
+      .option('heap', { type: 'boolean', describe: 'also live heap by allocation site (node-<pid>.heap.pb.gz), handles, RSS/fds/threads over the window' })
       .option('inspector-port', { type: 'number', describe: "the target's inspector port, when its command line does not say (default 9229)" })
       .option('top', { alias: 'n', type: 'number', default: 10, describe: 'hot frames to print' })
       .option('json', { type: 'boolean', describe: 'print a JSON summary instead of text' })
@@ -279,6 +281,7 @@ const cmd: CommandModule<object, CaptureArgs> = {
         outDir,
         via: a.via,
         native: a.native,
+        heap: a.heap,
         inspectorPort: a['inspector-port'],
         signal: intr.signal,
         onWindowStart: warmSummary,

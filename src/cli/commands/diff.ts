@@ -27,6 +27,7 @@ interface DiffArgs extends InputArgs, FilterArgs {
   'fail-on-regression'?: number
   findings?: boolean
   open?: boolean
+  heap?: boolean
 }
 
 /** Defaults, declared once: yargs help and run() both read them. */
@@ -189,6 +190,22 @@ export async function run(o: DiffCommandOptions, io: Io): Promise<DiffRunResult>
   return { result, regressed: regressions.length > 0 }
 }
 
+/** --heap: what retained memory grew, by allocation site (src/diff/heap.ts). */
+async function runHeap(a: DiffArgs, io: Io): Promise<void> {
+  for (const o of ['html', 'difffolded', 'fail-on-regression', 'focus', 'ignore', 'hide'] as const) {
+    if ((a as unknown as Record<string, unknown>)[o] !== undefined) throw new UsageError(`--heap does not combine with --${o}`)
+  }
+  if (!Number.isInteger(a.limit) || a.limit < 0) throw new UsageError('--limit takes an integer >= 0')
+  const { heapDiff } = await import('../../diff/heap.js')
+  const d = await heapDiff(pathArg(a.before), pathArg(a.after), loadOptions(a, io))
+  if (a.json) {
+    io.out(JSON.stringify({ ...d, rowCount: d.rows.length, rows: a.limit > 0 ? d.rows.slice(0, a.limit) : d.rows }, null, 2) + '\n')
+    return
+  }
+  const { renderHeapDiff } = await import('../../render/heap-diff.js')
+  io.out(renderHeapDiff(d, { style: io.style, limit: a.limit }))
+}
+
 const cmd: CommandModule<object, DiffArgs> = {
   command: 'diff <before> <after>',
   describe: 'compare two profiles (any formats) or two capture directories: headline, ranked deltas, differential flamegraph',
@@ -208,10 +225,12 @@ const cmd: CommandModule<object, DiffArgs> = {
       .option('html', { type: 'string', describe: 'also write a differential flamegraph to this HTML file' })
       .option('title', { type: 'string', describe: 'title of the --html page' })
       .option('open', { type: 'boolean', describe: 'open the --html page in your browser ($BROWSER, else the system default)' })
+      .option('heap', { type: 'boolean', describe: 'compare live heap by allocation site (captures taken with --heap) instead of CPU' })
       .option('findings', { type: 'boolean', default: true, describe: 'run analyze\'s rules on both sides (--no-findings skips them)' })
       .option('fail-on-regression', { type: 'number', describe: 'exit 1 if CPU grew > PCT (% in cores, pp in shares) or any function\'s total share grew > PCT pp' }) as never,
   handler: async (a) => {
     const io = processIo(a)
+    if (a.heap) return runHeap(a, io)
     const r = await run(toOptions(a), io)
     if (r.regressed) process.exitCode = EXIT.FINDINGS
   },

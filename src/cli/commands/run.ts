@@ -14,6 +14,7 @@ interface RunArgs {
   rate: number
   output?: string
   json?: boolean
+  heap?: boolean
   stop?: boolean
   top: number
   flamegraph?: string
@@ -33,6 +34,7 @@ const cmd: CommandModule<object, RunArgs> = {
       .option('rate', { type: 'number', default: DEFAULT_RATE_HZ, describe: 'sampling frequency, Hz' })
       .option('output', { alias: 'o', type: 'string', describe: 'output directory (default ./meshprof-captures/<time>/)' })
       .option('top', { alias: 'n', type: 'number', default: 10, describe: 'hot frames to print' })
+      .option('heap', { type: 'boolean', describe: 'also live heap by allocation site (node-<pid>.heap.pb.gz) and handles over the run' })
       .option('json', { type: 'boolean', describe: 'print a JSON summary instead of text' })
       .option('flamegraph', { type: 'string', describe: 'then write the flamegraph page of what was captured (FILE, default <output dir>/flamegraph.html)' })
       .example('$0 run -o cap/ -- node mesh.js', 'profile until mesh.js exits (or Ctrl-C)')
@@ -63,6 +65,7 @@ const cmd: CommandModule<object, RunArgs> = {
         cmd: argv,
         durationMs,
         rateHz,
+        heap: a.heap,
         outDir: a.output ?? defaultOutDir(),
         signal: intr.signal,
         stopAtEnd: a.stop,
