@@ -188,6 +188,8 @@ for (const c of [32, 9, 13, 12, 11]) KIND[c] = K_SPACE
 for (let c = 0; c < 256; c++) if (CLASS[c] === C_WORD) KIND[c] = K_WORD
 KIND[10] = K_NL
 
+const PC_MASK = (1 << 16) - 1
+
 function isSp(c: number): boolean {
   return CLASS[c] === C_SPACE
 }
@@ -353,6 +355,8 @@ export class PerfParser {
   private kCount = 0
   private slots = new Int32Array(4096).fill(-1)
   private mask = 4095
+  /** Candidate key (index + 1, 0 = none) by a hash of the line's address. */
+  private readonly pcCand = new Int32Array(PC_MASK + 1)
   private readonly templates: { raw: string; mod: string }[] = []
   private readonly strEntries = new Map<string, number>()
 
@@ -562,10 +566,38 @@ export class PerfParser {
       return nl + 1
     }
     const pcStart = i
-    while (k === K_WORD) k = KIND[b[++i]!]!
+    // The address picks a candidate key (most recent line seen at that address); the rest of
+    // the line is then checked byte for byte against it, so a hit needs no hash pass at all.
+    let ph = this.java ? 0x2f93a1c5 : 0x811c9dc5
+    while (k === K_WORD) {
+      ph = Math.imul(ph ^ b[i]!, 0x01000193)
+      k = KIND[b[++i]!]!
+    }
     const pcEnd = i
     while (k === K_SPACE) k = KIND[b[++i]!]!
     const r = i
+    const pslot = (ph ^ (ph >>> 15)) & PC_MASK
+    const cand = this.pcCand[pslot]! - 1
+    if (cand >= 0 && this.kJava[cand] === this.java) {
+      const len = this.kLen[cand]!
+      if (r + len < this.dvLen && b[r + len] === 10) {
+        const ks = this.kStart[cand]!
+        const adv = this.arenaDv
+        const dv = this.dv
+        let j = 0
+        while (j + 4 <= len && adv.getUint32(ks + j, true) === dv.getUint32(r + j, true)) j += 4
+        if (j + 4 > len) {
+          const arena = this.keyArena
+          while (j < len && arena[ks + j] === b[r + j]) j++
+        }
+        if (j === len) {
+          const ent = this.kEntry[cand]!
+          if (ent >= 0) this.push(ent)
+          else if (ent <= -2) this.pcEntry(-2 - ent, latin1(b, pcStart, pcEnd))
+          return r + len + 1
+        }
+      }
+    }
     // Hash 4 bytes at a time until the word holding the newline, then byte by byte (the same
     // function as hashKey, which knows the end up front).
     let h = this.java ? 0x2f93a1c5 : 0x811c9dc5
@@ -593,7 +625,8 @@ export class PerfParser {
       h ^= h >>> 13
       i += 4
     }
-    this.lookup(b, s, pcStart, pcEnd, r, i, finishHash(h))
+    const found = this.lookup(b, s, pcStart, pcEnd, r, i, finishHash(h))
+    if (found >= 0) this.pcCand[pslot] = found + 1
     return i + 1
   }
 
@@ -627,7 +660,8 @@ export class PerfParser {
     this.lookup(b, s, pcStart, pcEnd, r, e, finishHash(hashTail(b, this.dv, r, e, this.java ? 0x2f93a1c5 : 0x811c9dc5)))
   }
 
-  private lookup(b: Buffer, s: number, pcStart: number, pcEnd: number, r: number, e: number, h: number): void {
+  /** Returns the key index of the line's symbol part, or -1 when it is not cached. */
+  private lookup(b: Buffer, s: number, pcStart: number, pcEnd: number, r: number, e: number, h: number): number {
     const java = this.java
     const len = e - r
     const arena = this.keyArena
@@ -646,7 +680,7 @@ export class PerfParser {
           const ent = this.kEntry[k]!
           if (ent >= 0) this.push(ent)
           else if (ent <= -2) this.pcEntry(-2 - ent, latin1(b, pcStart, pcEnd))
-          return
+          return k
         }
       }
       slot = (slot + 1) & this.mask
@@ -660,7 +694,7 @@ export class PerfParser {
     if (k < r + 1) {
       // Not the plain shape: let the regex (with its backtracking) decide; not cached.
       this.slowFrame(b, s, e)
-      return
+      return -1
     }
     const raw = latin1(b, r, k)
     const mod = latin1(b, k + 2, lp)
@@ -675,6 +709,7 @@ export class PerfParser {
     this.insertKey(b, r, e, h, java, ent, slot)
     if (ent >= 0) this.push(ent)
     else if (ent <= -2) this.pcEntry(-2 - ent, latin1(b, pcStart, pcEnd))
+    return this.kCount - 1
   }
 
   private newEntry(funcs: string[], mod: string, raw: string, pc?: string): number {
