@@ -926,15 +926,45 @@ export class FoldSink implements Sink {
     this.big.set(s, addCount(this.stCount[s]!, period))
   }
 
-  /** Unique stacks as perl would print them (not yet merged by text nor sorted). */
-  *stacks(pnames: readonly string[]): Generator<[string, number | bigint]> {
+  /**
+   * Unique stacks as perl would print them (not yet merged by text nor sorted), packed into one
+   * byte array: no string per stack, and a worker can hand it over without a copy.
+   */
+  packed(pnames: readonly string[]): PackedStacks {
     const texts = this.canonTexts
+    // Frame texts and process names as bytes, once each.
+    const tOff = new Int32Array(texts.length + 1)
+    for (let i = 0; i < texts.length; i++) tOff[i + 1] = tOff[i]! + texts[i]!.length
+    const tBuf = Buffer.allocUnsafe(tOff[texts.length]!)
+    for (let i = 0; i < texts.length; i++) tBuf.write(texts[i]!, tOff[i]!, 'latin1')
+    const pBytes = pnames.map((p) => Buffer.from(p, 'latin1'))
+    let size = 0
     for (let s = 0; s < this.n; s++) {
+      size += pBytes[this.stPname[s]!]!.length
       const st = this.stStart[s]!
-      const parts: string[] = [pnames[this.stPname[s]!]!]
-      for (let i = st + this.stLen[s]! - 1; i >= st; i--) parts.push(texts[this.seq[i]!]!)
-      yield [parts.join(';'), this.big?.get(s) ?? this.stCount[s]!]
+      for (let i = st + this.stLen[s]! - 1; i >= st; i--) {
+        const t = this.seq[i]!
+        size += 1 + tOff[t + 1]! - tOff[t]!
+      }
     }
+    const text = new Uint8Array(size)
+    const ends = new Int32Array(this.n)
+    const counts: (number | bigint)[] = new Array(this.n)
+    let off = 0
+    for (let s = 0; s < this.n; s++) {
+      const pb = pBytes[this.stPname[s]!]!
+      text.set(pb, off)
+      off += pb.length
+      const st = this.stStart[s]!
+      for (let i = st + this.stLen[s]! - 1; i >= st; i--) {
+        const t = this.seq[i]!
+        text[off++] = 59 /* ; */
+        for (let j = tOff[t]!, e = tOff[t + 1]!; j < e; j++) text[off++] = tBuf[j]!
+      }
+      ends[s] = off
+      counts[s] = this.big?.get(s) ?? this.stCount[s]!
+    }
+    return { text, ends, counts }
   }
 
   get uniqueStacks(): number {
@@ -942,28 +972,66 @@ export class FoldSink implements Sink {
   }
 }
 
-/** Merge (stack text -> count) pairs and print them sorted by bytes, like perl's `sort keys`. */
-export function renderFolded(parts: Iterable<Iterable<[string, number | bigint]>>): Buffer {
-  const agg = new Map<string, number | bigint>()
-  for (const part of parts) {
-    for (const [k, v] of part) {
-      const prev = agg.get(k)
-      agg.set(k, prev === undefined ? v : addCount(prev, v))
+/** Unique stacks of one folder: stack i is text[ends[i-1], ends[i]) (no count, no newline). */
+export interface PackedStacks {
+  text: Uint8Array
+  ends: Int32Array
+  counts: (number | bigint)[]
+}
+
+/** Merge packed stacks (equal texts add up) and print them sorted by bytes, like perl's `sort keys`. */
+export function renderFolded(parts: readonly PackedStacks[]): Buffer {
+  const bufs = parts.map((p) => Buffer.from(p.text.buffer, p.text.byteOffset, p.text.byteLength))
+  let n = 0
+  for (const p of parts) n += p.ends.length
+  const partOf = new Int32Array(n)
+  const idx = new Int32Array(n)
+  let k = 0
+  for (let p = 0; p < parts.length; p++) {
+    for (let i = 0; i < parts[p]!.ends.length; i++) {
+      partOf[k] = p
+      idx[k++] = i
     }
   }
-  const keys = [...agg.keys()].sort()
-  // One buffer of the exact size, written in place: no per-line strings, no pieces to concatenate
-  // (the render is the peak of memory when folding a big file).
-  const counts = keys.map((k) => formatCount(agg.get(k)!))
-  agg.clear()
+  const start = (p: number, i: number) => (i === 0 ? 0 : parts[p]!.ends[i - 1]!)
+  // Byte order of the texts; memcmp puts a prefix first, like perl's string sort.
+  const cmp = (a: number, b: number): number => {
+    const pa = partOf[a]!
+    const pb = partOf[b]!
+    const ia = idx[a]!
+    const ib = idx[b]!
+    return bufs[pa]!.compare(bufs[pb]!, start(pb, ib), parts[pb]!.ends[ib]!, start(pa, ia), parts[pa]!.ends[ia]!)
+  }
+  const order = new Int32Array(n)
+  for (let i = 0; i < n; i++) order[i] = i
+  order.sort(cmp)
+  // Equal texts (from different threads) are neighbours now: add their counts.
+  const groupEnd: number[] = []
+  const counts: string[] = []
   let size = 0
-  for (let i = 0; i < keys.length; i++) size += keys[i]!.length + counts[i]!.length + 2
+  for (let i = 0; i < n; ) {
+    const a = order[i]!
+    let c = parts[partOf[a]!]!.counts[idx[a]!]!
+    let j = i + 1
+    while (j < n && cmp(a, order[j]!) === 0) {
+      const b = order[j]!
+      c = addCount(c, parts[partOf[b]!]!.counts[idx[b]!]!)
+      j++
+    }
+    const cs = formatCount(c)
+    groupEnd.push(j)
+    counts.push(cs)
+    size += parts[partOf[a]!]!.ends[idx[a]!]! - start(partOf[a]!, idx[a]!) + cs.length + 2
+    i = j
+  }
   const out = Buffer.allocUnsafe(size)
   let off = 0
-  for (let i = 0; i < keys.length; i++) {
-    off += out.write(keys[i]!, off, 'latin1')
+  for (let g = 0, i = 0; g < groupEnd.length; i = groupEnd[g++]!) {
+    const a = order[i]!
+    const p = partOf[a]!
+    off += bufs[p]!.copy(out, off, start(p, idx[a]!), parts[p]!.ends[idx[a]!]!)
     out[off++] = 32
-    off += out.write(counts[i]!, off, 'latin1')
+    off += out.write(counts[g]!, off, 'latin1')
     out[off++] = 10
   }
   return out
