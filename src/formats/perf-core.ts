@@ -77,6 +77,12 @@ export interface Entry {
   readonly pc?: string
 }
 
+/** Where the parser keeps the entries it makes; ids are positions (an array will do). */
+export interface EntryStore {
+  readonly length: number
+  push(e: Entry): unknown
+}
+
 /** What the parser hands over for each finished sample. */
 export interface Sink {
   /** Set true to get event-line details (`event`). */
@@ -364,7 +370,7 @@ export class PerfParser {
    * `presetDefault`: the event type the default filter WOULD pick (found by a pre-scan of the
    * file's start), for a parser that starts in the middle of a file.
    */
-  constructor(opts: CoreOptions, private readonly sink: Sink, presetDefault?: string, readonly entries: Entry[] = []) {
+  constructor(opts: CoreOptions, private readonly sink: Sink, presetDefault?: string, readonly entries: EntryStore = []) {
     this.o = opts
     this.defaultedFilter = !opts.eventFilter
     this.filter = opts.eventFilter || presetDefault || ''
@@ -798,15 +804,43 @@ export class PerfParser {
   }
 }
 
+/** Entry store of the fold: entry id -> id of its frames' text joined by ';'. */
+export class CanonEntries implements EntryStore {
+  canon = new Int32Array(1024)
+  length = 0
+  constructor(private readonly ids: Map<string, number>, private readonly texts: string[]) {}
+
+  push(e: Entry): number {
+    const text = e.funcs.join(';')
+    let id = this.ids.get(text)
+    if (id === undefined) {
+      id = this.texts.length
+      this.texts.push(text)
+      this.ids.set(text, id)
+    }
+    if (this.length === this.canon.length) {
+      const n = new Int32Array(this.canon.length * 2)
+      n.set(this.canon)
+      this.canon = n
+    }
+    this.canon[this.length++] = id
+    return this.length
+  }
+}
+
 /**
  * Folds samples into unique stacks. Memory is O(unique stacks): each stack is stored once as a
  * sequence of "canonical text" ids (one per stack line with output), counts summed like perl's.
  */
 export class FoldSink implements Sink {
   readonly wantsEvents = false
-  private canonOfEntry = new Int32Array(256).fill(-2)
   private readonly canonIds = new Map<string, number>()
   readonly canonTexts: string[] = []
+  /**
+   * The parser's entries, kept only as the id of their output text: a fold needs nothing else of
+   * a stack line, and one object per distinct line was most of a thread's heap.
+   */
+  readonly entries = new CanonEntries(this.canonIds, this.canonTexts)
   private seq = new Int32Array(1 << 16)
   private seqUsed = 0
   private stStart = new Int32Array(1024)
@@ -820,35 +854,13 @@ export class FoldSink implements Sink {
   private big: Map<number, number | bigint> | undefined
   private tmp = new Int32Array(1024)
 
-  constructor(private readonly entries: readonly Entry[]) {}
-
-  private canon(entry: number): number {
-    if (entry >= this.canonOfEntry.length) {
-      const n = new Int32Array(Math.max(entry + 1, this.canonOfEntry.length * 2)).fill(-2)
-      n.set(this.canonOfEntry)
-      this.canonOfEntry = n
-    }
-    let c = this.canonOfEntry[entry]!
-    if (c === -2) {
-      const text = this.entries[entry]!.funcs.join(';')
-      let id = this.canonIds.get(text)
-      if (id === undefined) {
-        id = this.canonTexts.length
-        this.canonTexts.push(text)
-        this.canonIds.set(text, id)
-      }
-      c = id
-      this.canonOfEntry[entry] = c
-    }
-    return c
-  }
-
   sample(pname: number, entries: Int32Array, len: number, period: number | bigint): void {
     if (this.tmp.length < len) this.tmp = new Int32Array(len * 2)
     const t = this.tmp
+    const canon = this.entries.canon
     let h = Math.imul(pname + 1, 0x9e3779b1) ^ len
     for (let i = 0; i < len; i++) {
-      const c = this.canon(entries[i]!)
+      const c = canon[entries[i]!]!
       t[i] = c
       h = (Math.imul(h ^ c, 0x01000193) + 0x7ed55d16) | 0
     }

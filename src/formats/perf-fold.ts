@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync, fstatSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Readable } from 'node:stream'
-import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, type CoreOptions, type Entry, type PackedStacks } from './perf-core.js'
+import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, type CoreOptions, type PackedStacks } from './perf-core.js'
 
 /** Tuning knobs (tests and the bench use them; the CLI reads MESHPROF_PERF_THREADS / _SPLIT_MIN). */
 export interface FoldTuning {
@@ -145,13 +145,12 @@ function chunkResult(parser: PerfParser, sink: FoldSink, preset: boolean): Chunk
  * chunk of the file applies the flush rule.
  */
 export class ChunkFolder {
-  readonly entries: Entry[] = []
-  readonly sink = new FoldSink(this.entries)
+  readonly sink = new FoldSink()
   readonly parser: PerfParser
   private readonly feeder: LineFeeder
   readonly chunks: number[] = []
   constructor(opts: CoreOptions, preset: string | undefined, bufferSize = DEFAULT_BUFFER) {
-    this.parser = new PerfParser(opts, this.sink, preset, this.entries)
+    this.parser = new PerfParser(opts, this.sink, preset, this.sink.entries)
     this.feeder = new LineFeeder(this.parser, bufferSize)
   }
 
@@ -185,9 +184,8 @@ export function foldFileRange(fd: number, start: number, end: number, opts: Core
 
 /** Fold a stream (stdin, gzip, in-memory). Single thread. */
 export async function foldStream(stream: Readable | AsyncIterable<Buffer>, opts: CoreOptions, flushLast: boolean): Promise<ChunkResult> {
-  const entries: Entry[] = []
-  const sink = new FoldSink(entries)
-  const parser = new PerfParser(opts, sink, undefined, entries)
+  const sink = new FoldSink()
+  const parser = new PerfParser(opts, sink, undefined, sink.entries)
   const feeder = new LineFeeder(parser, 1 << 20)
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {
     feeder.write(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk)
