@@ -991,8 +991,11 @@ export interface PackedStacks {
   counts: (number | bigint)[]
 }
 
-/** Merge packed stacks (equal texts add up) and print them sorted by bytes, like perl's `sort keys`. */
-export function renderFolded(parts: readonly PackedStacks[]): Buffer {
+/**
+ * Merge packed stacks (equal texts add up) and print them sorted by bytes, like perl's `sort keys`.
+ * `lines`: how many unique stacks were printed.
+ */
+export function renderFolded(parts: readonly PackedStacks[]): { output: Buffer; lines: number } {
   const bufs = parts.map((p) => Buffer.from(p.text.buffer, p.text.byteOffset, p.text.byteLength))
   let n = 0
   for (const p of parts) n += p.ends.length
@@ -1046,5 +1049,5 @@ export function renderFolded(parts: readonly PackedStacks[]): Buffer {
     off += out.write(counts[g]!, off, 'latin1')
     out[off++] = 10
   }
-  return out
+  return { output: out, lines: groupEnd.length }
 }

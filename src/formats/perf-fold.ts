@@ -353,15 +353,13 @@ export async function foldFile(path: string, opts: CoreOptions, flushLast: boole
 
 /** Merge chunk results into perl's output and stats. */
 export function finishFold(results: ChunkResult[], threads: number, redone = 0, chunks = results.length): FoldResult {
-  const output = renderFolded(results.map((r) => r.stacks))
+  const { output, lines: uniqueStacks } = renderFolded(results.map((r) => r.stacks))
   let keptEvent: string | undefined
   let droppedEvent: string | undefined
   for (const r of results) {
     keptEvent ??= r.firstEvent
     droppedEvent ??= r.droppedEvent
   }
-  let uniqueStacks = 0
-  for (let i = 0; i < output.length; i++) if (output[i] === 10) uniqueStacks++
   return {
     output,
     stats: {
