@@ -428,6 +428,7 @@ test('line caches: one address with other symbols, one line under java and not, 
     const n = threads === 1 ? 1 : 2000
     // What stackcollapse-perf.pl prints: the java process drops the L prefix, the others keep it.
     assert.equal(r.output.toString(), `java;main;org/x/Y:.call ${2 * n}\nperl;main;Lorg/x/Y:.call ${n}\nperl;main;gamma ${n}\nperl;main;other ${4 * n}\n`, `threads ${threads}`)
+    assert.equal(r.stats.uniqueStacks, 4)
   }
 })
 
