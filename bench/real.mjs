@@ -68,11 +68,28 @@ if (doing('fold')) {
     perl = await run(REF_RUNS, `perl ${q(join(FG, 'stackcollapse-perf.pl'))} ${q(perf)}`, join(out, 'real-perf.perl.folded'))
     identical = sha(join(out, 'real-perf.perl.folded')) === sha(join(out, 'real-perf.meshprof.folded')) && sha(join(out, 'real-perf.meshprof1.folded')) === sha(join(out, 'real-perf.meshprof.folded'))
   }
-  const big = await run(1, `${q(process.execPath)} ${q(BIN)} fold ${q(INPUTS.perf1g)}`)
+  const big = await run(RUNS, `${q(process.execPath)} ${q(BIN)} fold ${q(INPUTS.perf1g)}`, join(out, 'real-perf-1g.meshprof.folded'))
+  const big1 = await run(RUNS, `env MESHPROF_PERF_THREADS=1 ${q(process.execPath)} ${q(BIN)} fold ${q(INPUTS.perf1g)}`)
+  // perl on 1 GB takes a minute or more on a busy machine: BENCH_PERL_1G=0 skips it.
+  let perlBig = null
+  let identicalBig = 'skipped'
+  if (perl && process.env.BENCH_PERL_1G !== '0') {
+    perlBig = await run(REF_RUNS, `perl ${q(join(FG, 'stackcollapse-perf.pl'))} ${q(INPUTS.perf1g)}`, join(out, 'real-perf-1g.perl.folded'))
+    identicalBig = sha(join(out, 'real-perf-1g.perl.folded')) === sha(join(out, 'real-perf-1g.meshprof.folded'))
+  }
+  const size1g = `${results.inputs.perf1g.sizeMB} MB`
   row('fold (2 threads)', size, mp, perl && 'stackcollapse-perf.pl', perl)
   row('fold (1 thread)', size, mp1, perl && 'stackcollapse-perf.pl', perl)
-  row('fold (2 threads)', `${results.inputs.perf1g.sizeMB} MB`, big)
-  results.fold = { meshprof: mp, meshprof1: mp1, perl, identical, oneGB: big, speedup: perl ? ratio(perl.wallS, mp.wallS) : null, cpuSpeedup1: perl ? ratio(perl.cpuS, mp1.cpuS) : null }
+  row('fold (2 threads)', size1g, big, perlBig && 'stackcollapse-perf.pl', perlBig)
+  row('fold (1 thread)', size1g, big1, perlBig && 'stackcollapse-perf.pl', perlBig)
+  results.fold = {
+    meshprof: mp, meshprof1: mp1, perl, identical,
+    oneGB: big, oneGB1: big1, perlOneGB: perlBig, identicalOneGB: identicalBig,
+    speedup: perl ? ratio(perl.wallS, mp.wallS) : null,
+    cpuSpeedup: perl ? ratio(perl.cpuS, mp.cpuS) : null,
+    speedup1: perl ? ratio(perl.wallS, mp1.wallS) : null,
+    cpuSpeedup1: perl ? ratio(perl.cpuS, mp1.cpuS) : null,
+  }
 }
 
 if (doing('pprof')) {
@@ -120,6 +137,9 @@ if (doing('folded')) {
 
 console.log(`recorded workloads; load average ${results.loadavg.join(' ')}; best of ${RUNS} (references: ${REF_RUNS})`)
 console.log(table(rows))
-if (results.fold) console.log(`fold output identical to stackcollapse-perf.pl: ${results.fold.identical}`)
-writeFileSync(join(out, 'real.json'), JSON.stringify(results, null, 2))
+if (results.fold) console.log(`fold output identical to stackcollapse-perf.pl: ${results.fold.identical} (1 GB: ${results.fold.identicalOneGB})`)
+// A partial run (`node bench/real.mjs fold`) keeps the other sections of the last full run.
+const jsonPath = join(out, 'real.json')
+const previous = only.length > 0 && existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')) : {}
+writeFileSync(jsonPath, JSON.stringify({ ...previous, ...results }, null, 2))
 console.log('BENCH_JSON ' + JSON.stringify(results))

@@ -81,6 +81,12 @@ export interface Entry {
   readonly pc?: string
 }
 
+/** Where the parser keeps the entries it makes; ids are positions (an array will do). */
+export interface EntryStore {
+  readonly length: number
+  push(e: Entry): unknown
+}
+
 /** What the parser hands over for each finished sample. */
 export interface Sink {
   /** Set true to get event-line details (`event`). */
@@ -191,6 +197,8 @@ const KIND = new Uint8Array(256)
 for (const c of [32, 9, 13, 12, 11]) KIND[c] = K_SPACE
 for (let c = 0; c < 256; c++) if (CLASS[c] === C_WORD) KIND[c] = K_WORD
 KIND[10] = K_NL
+
+const PC_MASK = (1 << 16) - 1
 
 function isSp(c: number): boolean {
   return CLASS[c] === C_SPACE
@@ -357,6 +365,8 @@ export class PerfParser {
   private kCount = 0
   private slots = new Int32Array(4096).fill(-1)
   private mask = 4095
+  /** Candidate key (index + 1, 0 = none) by a hash of the line's address. */
+  private readonly pcCand = new Int32Array(PC_MASK + 1)
   private readonly templates: { raw: string; mod: string }[] = []
   private readonly strEntries = new Map<string, number>()
 
@@ -364,7 +374,7 @@ export class PerfParser {
    * `presetDefault`: the event type the default filter WOULD pick (found by a pre-scan of the
    * file's start), for a parser that starts in the middle of a file.
    */
-  constructor(opts: CoreOptions, private readonly sink: Sink, presetDefault?: string, readonly entries: Entry[] = []) {
+  constructor(opts: CoreOptions, private readonly sink: Sink, presetDefault?: string, readonly entries: EntryStore = []) {
     this.o = opts
     this.defaultedFilter = !opts.eventFilter
     this.filter = opts.eventFilter || presetDefault || ''
@@ -566,10 +576,38 @@ export class PerfParser {
       return nl + 1
     }
     const pcStart = i
-    while (k === K_WORD) k = KIND[b[++i]!]!
+    // The address picks a candidate key (most recent line seen at that address); the rest of
+    // the line is then checked byte for byte against it, so a hit needs no hash pass at all.
+    let ph = this.java ? 0x2f93a1c5 : 0x811c9dc5
+    while (k === K_WORD) {
+      ph = Math.imul(ph ^ b[i]!, 0x01000193)
+      k = KIND[b[++i]!]!
+    }
     const pcEnd = i
     while (k === K_SPACE) k = KIND[b[++i]!]!
     const r = i
+    const pslot = (ph ^ (ph >>> 15)) & PC_MASK
+    const cand = this.pcCand[pslot]! - 1
+    if (cand >= 0 && this.kJava[cand] === this.java) {
+      const len = this.kLen[cand]!
+      if (r + len < this.dvLen && b[r + len] === 10) {
+        const ks = this.kStart[cand]!
+        const adv = this.arenaDv
+        const dv = this.dv
+        let j = 0
+        while (j + 4 <= len && adv.getUint32(ks + j, true) === dv.getUint32(r + j, true)) j += 4
+        if (j + 4 > len) {
+          const arena = this.keyArena
+          while (j < len && arena[ks + j] === b[r + j]) j++
+        }
+        if (j === len) {
+          const ent = this.kEntry[cand]!
+          if (ent >= 0) this.push(ent)
+          else if (ent <= -2) this.pcEntry(-2 - ent, latin1(b, pcStart, pcEnd))
+          return r + len + 1
+        }
+      }
+    }
     // Hash 4 bytes at a time until the word holding the newline, then byte by byte (the same
     // function as hashKey, which knows the end up front).
     let h = this.java ? 0x2f93a1c5 : 0x811c9dc5
@@ -597,7 +635,8 @@ export class PerfParser {
       h ^= h >>> 13
       i += 4
     }
-    this.lookup(b, s, pcStart, pcEnd, r, i, finishHash(h))
+    const found = this.lookup(b, s, pcStart, pcEnd, r, i, finishHash(h))
+    if (found >= 0) this.pcCand[pslot] = found + 1
     return i + 1
   }
 
@@ -631,7 +670,8 @@ export class PerfParser {
     this.lookup(b, s, pcStart, pcEnd, r, e, finishHash(hashTail(b, this.dv, r, e, this.java ? 0x2f93a1c5 : 0x811c9dc5)))
   }
 
-  private lookup(b: Buffer, s: number, pcStart: number, pcEnd: number, r: number, e: number, h: number): void {
+  /** Returns the key index of the line's symbol part, or -1 when it is not cached. */
+  private lookup(b: Buffer, s: number, pcStart: number, pcEnd: number, r: number, e: number, h: number): number {
     const java = this.java
     const len = e - r
     const arena = this.keyArena
@@ -650,7 +690,7 @@ export class PerfParser {
           const ent = this.kEntry[k]!
           if (ent >= 0) this.push(ent)
           else if (ent <= -2) this.pcEntry(-2 - ent, latin1(b, pcStart, pcEnd))
-          return
+          return k
         }
       }
       slot = (slot + 1) & this.mask
@@ -664,7 +704,7 @@ export class PerfParser {
     if (k < r + 1) {
       // Not the plain shape: let the regex (with its backtracking) decide; not cached.
       this.slowFrame(b, s, e)
-      return
+      return -1
     }
     const raw = latin1(b, r, k)
     const mod = latin1(b, k + 2, lp)
@@ -679,6 +719,7 @@ export class PerfParser {
     this.insertKey(b, r, e, h, java, ent, slot)
     if (ent >= 0) this.push(ent)
     else if (ent <= -2) this.pcEntry(-2 - ent, latin1(b, pcStart, pcEnd))
+    return this.kCount - 1
   }
 
   private newEntry(funcs: string[], mod: string, raw: string, pc?: string): number {
@@ -770,15 +811,43 @@ export class PerfParser {
   }
 }
 
+/** Entry store of the fold: entry id -> id of its frames' text joined by ';'. */
+export class CanonEntries implements EntryStore {
+  canon = new Int32Array(1024)
+  length = 0
+  constructor(private readonly ids: Map<string, number>, private readonly texts: string[]) {}
+
+  push(e: Entry): number {
+    const text = e.funcs.join(';')
+    let id = this.ids.get(text)
+    if (id === undefined) {
+      id = this.texts.length
+      this.texts.push(text)
+      this.ids.set(text, id)
+    }
+    if (this.length === this.canon.length) {
+      const n = new Int32Array(this.canon.length * 2)
+      n.set(this.canon)
+      this.canon = n
+    }
+    this.canon[this.length++] = id
+    return this.length
+  }
+}
+
 /**
  * Folds samples into unique stacks. Memory is O(unique stacks): each stack is stored once as a
  * sequence of "canonical text" ids (one per stack line with output), counts summed like perl's.
  */
 export class FoldSink implements Sink {
   readonly wantsEvents = false
-  private canonOfEntry = new Int32Array(256).fill(-2)
   private readonly canonIds = new Map<string, number>()
   readonly canonTexts: string[] = []
+  /**
+   * The parser's entries, kept only as the id of their output text: a fold needs nothing else of
+   * a stack line, and one object per distinct line was most of a thread's heap.
+   */
+  readonly entries = new CanonEntries(this.canonIds, this.canonTexts)
   private seq = new Int32Array(1 << 16)
   private seqUsed = 0
   private stStart = new Int32Array(1024)
@@ -792,35 +861,13 @@ export class FoldSink implements Sink {
   private big: Map<number, number | bigint> | undefined
   private tmp = new Int32Array(1024)
 
-  constructor(private readonly entries: readonly Entry[]) {}
-
-  private canon(entry: number): number {
-    if (entry >= this.canonOfEntry.length) {
-      const n = new Int32Array(Math.max(entry + 1, this.canonOfEntry.length * 2)).fill(-2)
-      n.set(this.canonOfEntry)
-      this.canonOfEntry = n
-    }
-    let c = this.canonOfEntry[entry]!
-    if (c === -2) {
-      const text = this.entries[entry]!.funcs.join(';')
-      let id = this.canonIds.get(text)
-      if (id === undefined) {
-        id = this.canonTexts.length
-        this.canonTexts.push(text)
-        this.canonIds.set(text, id)
-      }
-      c = id
-      this.canonOfEntry[entry] = c
-    }
-    return c
-  }
-
   sample(pname: number, entries: Int32Array, len: number, period: number | bigint): void {
     if (this.tmp.length < len) this.tmp = new Int32Array(len * 2)
     const t = this.tmp
+    const canon = this.entries.canon
     let h = Math.imul(pname + 1, 0x9e3779b1) ^ len
     for (let i = 0; i < len; i++) {
-      const c = this.canon(entries[i]!)
+      const c = canon[entries[i]!]!
       t[i] = c
       h = (Math.imul(h ^ c, 0x01000193) + 0x7ed55d16) | 0
     }
@@ -898,15 +945,45 @@ export class FoldSink implements Sink {
     this.big.set(s, addCount(this.stCount[s]!, period))
   }
 
-  /** Unique stacks as perl would print them (not yet merged by text nor sorted). */
-  *stacks(pnames: readonly string[]): Generator<[string, number | bigint]> {
+  /**
+   * Unique stacks as perl would print them (not yet merged by text nor sorted), packed into one
+   * byte array: no string per stack, and a worker can hand it over without a copy.
+   */
+  packed(pnames: readonly string[]): PackedStacks {
     const texts = this.canonTexts
+    // Frame texts and process names as bytes, once each.
+    const tOff = new Int32Array(texts.length + 1)
+    for (let i = 0; i < texts.length; i++) tOff[i + 1] = tOff[i]! + texts[i]!.length
+    const tBuf = Buffer.allocUnsafe(tOff[texts.length]!)
+    for (let i = 0; i < texts.length; i++) tBuf.write(texts[i]!, tOff[i]!, 'latin1')
+    const pBytes = pnames.map((p) => Buffer.from(p, 'latin1'))
+    let size = 0
     for (let s = 0; s < this.n; s++) {
+      size += pBytes[this.stPname[s]!]!.length
       const st = this.stStart[s]!
-      const parts: string[] = [pnames[this.stPname[s]!]!]
-      for (let i = st + this.stLen[s]! - 1; i >= st; i--) parts.push(texts[this.seq[i]!]!)
-      yield [parts.join(';'), this.big?.get(s) ?? this.stCount[s]!]
+      for (let i = st + this.stLen[s]! - 1; i >= st; i--) {
+        const t = this.seq[i]!
+        size += 1 + tOff[t + 1]! - tOff[t]!
+      }
     }
+    const text = new Uint8Array(size)
+    const ends = new Int32Array(this.n)
+    const counts: (number | bigint)[] = new Array(this.n)
+    let off = 0
+    for (let s = 0; s < this.n; s++) {
+      const pb = pBytes[this.stPname[s]!]!
+      text.set(pb, off)
+      off += pb.length
+      const st = this.stStart[s]!
+      for (let i = st + this.stLen[s]! - 1; i >= st; i--) {
+        const t = this.seq[i]!
+        text[off++] = 59 /* ; */
+        for (let j = tOff[t]!, e = tOff[t + 1]!; j < e; j++) text[off++] = tBuf[j]!
+      }
+      ends[s] = off
+      counts[s] = this.big?.get(s) ?? this.stCount[s]!
+    }
+    return { text, ends, counts }
   }
 
   get uniqueStacks(): number {
@@ -914,29 +991,70 @@ export class FoldSink implements Sink {
   }
 }
 
-/** Merge (stack text -> count) pairs and print them sorted by bytes, like perl's `sort keys`. */
-export function renderFolded(parts: Iterable<Iterable<[string, number | bigint]>>): Buffer {
-  const agg = new Map<string, number | bigint>()
-  for (const part of parts) {
-    for (const [k, v] of part) {
-      const prev = agg.get(k)
-      agg.set(k, prev === undefined ? v : addCount(prev, v))
+/** Unique stacks of one folder: stack i is text[ends[i-1], ends[i]) (no count, no newline). */
+export interface PackedStacks {
+  text: Uint8Array
+  ends: Int32Array
+  counts: (number | bigint)[]
+}
+
+/**
+ * Merge packed stacks (equal texts add up) and print them sorted by bytes, like perl's `sort keys`.
+ * `lines`: how many unique stacks were printed.
+ */
+export function renderFolded(parts: readonly PackedStacks[]): { output: Buffer; lines: number } {
+  const bufs = parts.map((p) => Buffer.from(p.text.buffer, p.text.byteOffset, p.text.byteLength))
+  let n = 0
+  for (const p of parts) n += p.ends.length
+  const partOf = new Int32Array(n)
+  const idx = new Int32Array(n)
+  let k = 0
+  for (let p = 0; p < parts.length; p++) {
+    for (let i = 0; i < parts[p]!.ends.length; i++) {
+      partOf[k] = p
+      idx[k++] = i
     }
   }
-  const keys = [...agg.keys()].sort()
-  // One buffer of the exact size, written in place: no per-line strings, no pieces to concatenate
-  // (the render is the peak of memory when folding a big file).
-  const counts = keys.map((k) => formatCount(agg.get(k)!))
-  agg.clear()
+  const start = (p: number, i: number) => (i === 0 ? 0 : parts[p]!.ends[i - 1]!)
+  // Byte order of the texts; memcmp puts a prefix first, like perl's string sort.
+  const cmp = (a: number, b: number): number => {
+    const pa = partOf[a]!
+    const pb = partOf[b]!
+    const ia = idx[a]!
+    const ib = idx[b]!
+    return bufs[pa]!.compare(bufs[pb]!, start(pb, ib), parts[pb]!.ends[ib]!, start(pa, ia), parts[pa]!.ends[ia]!)
+  }
+  const order = new Int32Array(n)
+  for (let i = 0; i < n; i++) order[i] = i
+  order.sort(cmp)
+  // Equal texts (from different threads) are neighbours now: add their counts.
+  const groupEnd: number[] = []
+  const counts: string[] = []
   let size = 0
-  for (let i = 0; i < keys.length; i++) size += keys[i]!.length + counts[i]!.length + 2
+  for (let i = 0; i < n; ) {
+    const a = order[i]!
+    let c = parts[partOf[a]!]!.counts[idx[a]!]!
+    let j = i + 1
+    while (j < n && cmp(a, order[j]!) === 0) {
+      const b = order[j]!
+      c = addCount(c, parts[partOf[b]!]!.counts[idx[b]!]!)
+      j++
+    }
+    const cs = formatCount(c)
+    groupEnd.push(j)
+    counts.push(cs)
+    size += parts[partOf[a]!]!.ends[idx[a]!]! - start(partOf[a]!, idx[a]!) + cs.length + 2
+    i = j
+  }
   const out = Buffer.allocUnsafe(size)
   let off = 0
-  for (let i = 0; i < keys.length; i++) {
-    off += out.write(keys[i]!, off, 'latin1')
+  for (let g = 0, i = 0; g < groupEnd.length; i = groupEnd[g++]!) {
+    const a = order[i]!
+    const p = partOf[a]!
+    off += bufs[p]!.copy(out, off, start(p, idx[a]!), parts[p]!.ends[idx[a]!]!)
     out[off++] = 32
-    off += out.write(counts[i]!, off, 'latin1')
+    off += out.write(counts[g]!, off, 'latin1')
     out[off++] = 10
   }
-  return out
+  return { output: out, lines: groupEnd.length }
 }

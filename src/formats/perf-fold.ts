@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync, fstatSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Readable } from 'node:stream'
-import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, type CoreOptions, type Entry } from './perf-core.js'
+import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, type CoreOptions, type PackedStacks } from './perf-core.js'
 
 /** Tuning knobs (tests and the bench use them; the CLI reads MESHPROF_PERF_THREADS / _SPLIT_MIN). */
 export interface FoldTuning {
@@ -43,7 +43,7 @@ export interface FoldResult {
 
 /** What one chunk (main thread or worker) reports. */
 export interface ChunkResult {
-  stacks: [string, number | bigint][]
+  stacks: PackedStacks
   firstEvent?: string
   droppedEvent?: string
   lines: number
@@ -127,7 +127,7 @@ export class LineFeeder {
 
 function chunkResult(parser: PerfParser, sink: FoldSink, preset: boolean): ChunkResult {
   return {
-    stacks: [...sink.stacks(parser.pnames)],
+    stacks: sink.packed(parser.pnames),
     firstEvent: parser.firstEvent,
     droppedEvent: parser.droppedEvent,
     lines: parser.lines,
@@ -145,13 +145,12 @@ function chunkResult(parser: PerfParser, sink: FoldSink, preset: boolean): Chunk
  * chunk of the file applies the flush rule.
  */
 export class ChunkFolder {
-  readonly entries: Entry[] = []
-  readonly sink = new FoldSink(this.entries)
+  readonly sink = new FoldSink()
   readonly parser: PerfParser
   private readonly feeder: LineFeeder
   readonly chunks: number[] = []
   constructor(opts: CoreOptions, preset: string | undefined, bufferSize = DEFAULT_BUFFER) {
-    this.parser = new PerfParser(opts, this.sink, preset, this.entries)
+    this.parser = new PerfParser(opts, this.sink, preset, this.sink.entries)
     this.feeder = new LineFeeder(this.parser, bufferSize)
   }
 
@@ -185,9 +184,8 @@ export function foldFileRange(fd: number, start: number, end: number, opts: Core
 
 /** Fold a stream (stdin, gzip, in-memory). Single thread. */
 export async function foldStream(stream: Readable | AsyncIterable<Buffer>, opts: CoreOptions, flushLast: boolean): Promise<ChunkResult> {
-  const entries: Entry[] = []
-  const sink = new FoldSink(entries)
-  const parser = new PerfParser(opts, sink, undefined, entries)
+  const sink = new FoldSink()
+  const parser = new PerfParser(opts, sink, undefined, sink.entries)
   const feeder = new LineFeeder(parser, 1 << 20)
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {
     feeder.write(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk)
@@ -355,15 +353,13 @@ export async function foldFile(path: string, opts: CoreOptions, flushLast: boole
 
 /** Merge chunk results into perl's output and stats. */
 export function finishFold(results: ChunkResult[], threads: number, redone = 0, chunks = results.length): FoldResult {
-  const output = renderFolded(results.map((r) => r.stacks))
+  const { output, lines: uniqueStacks } = renderFolded(results.map((r) => r.stacks))
   let keptEvent: string | undefined
   let droppedEvent: string | undefined
   for (const r of results) {
     keptEvent ??= r.firstEvent
     droppedEvent ??= r.droppedEvent
   }
-  let uniqueStacks = 0
-  for (let i = 0; i < output.length; i++) if (output[i] === 10) uniqueStacks++
   return {
     output,
     stats: {

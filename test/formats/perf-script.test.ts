@@ -407,6 +407,31 @@ test('counts add up like perl numbers: exact to 2^64, then %.15g doubles; a peri
   assert.equal(r.output.toString(), 'app;f 18014398509481986\napp;g 1.84467440737096e+19\napp;h 1.23456789012346e+23\napp;i 0\n')
 })
 
+test('line caches: one address with other symbols, one line under java and not, other address widths fold like perl', async () => {
+  // The folder picks a cached line by its address and then checks the rest byte for byte; these
+  // are the cases where the address alone would give the wrong frame.
+  const sample = (comm: string, pid: number, frames: string[]) => `${comm} ${pid} 1.0: 1 cycles:\n${frames.map((f) => `\t${f}\n`).join('')}\n`
+  const text = [
+    sample('java', 1, ['4bb8 Lorg/x/Y;.call (/tmp/perf-1.map)', '10 main (/usr/bin/x)']),
+    sample('perl', 2, ['4bb8 Lorg/x/Y;.call (/tmp/perf-1.map)', '10 main (/usr/bin/x)']),
+    sample('perl', 3, ['4bb8 other+0x1 (/usr/bin/x)', '10 main (/usr/bin/x)']),
+    sample('perl', 3, ['4bb8 other+0x2 (/usr/bin/x)', '10 main (/usr/bin/x)']),
+    sample('perl', 6, ['4bb8 gamma+0x2 (/usr/bin/x)', '10 main (/usr/bin/x)']),
+    sample('perl', 3, ['4bb8 other+0x2 (/usr/bin/y)', '10 main (/usr/bin/x)']),
+    sample('perl', 4, ['4bb8  other (/usr/bin/x)', '4bb80 main (/usr/bin/x)']),
+    sample('java', 5, ['4bb8 Lorg/x/Y;.call (/tmp/perf-1.map)', '10 main (/usr/bin/x)']),
+  ].join('')
+  for (const threads of [1, 2]) {
+    const p = join(dir, 'line-cache.txt')
+    writeFileSync(p, text.repeat(threads === 1 ? 1 : 2000))
+    const r = await foldPerfScript(await openInput(p), {}, { tuning: { threads, splitMin: 0, chunkSize: 4096 } })
+    const n = threads === 1 ? 1 : 2000
+    // What stackcollapse-perf.pl prints: the java process drops the L prefix, the others keep it.
+    assert.equal(r.output.toString(), `java;main;org/x/Y:.call ${2 * n}\nperl;main;Lorg/x/Y:.call ${n}\nperl;main;gamma ${n}\nperl;main;other ${4 * n}\n`, `threads ${threads}`)
+    assert.equal(r.stats.uniqueStacks, 4)
+  }
+})
+
 test('unterminated last sample: kept by default, dropped with --drop-last (like perl)', async () => {
   const path = join(dir, 'unterminated.txt')
   writeFileSync(path, 'app 1 [000] 1.0: 3 cpu-clock:\n\t1 f (/x)\n\napp 1 [000] 1.1: 3 cpu-clock:\n\t1 g (/x)')
