@@ -27,7 +27,7 @@ import { get as httpGet } from 'node:http'
 import { connect as netConnect } from 'node:net'
 import { Cdp } from './cdp.js'
 import type { ProbeChannel } from './channel.js'
-import { listeningPorts, pidExists, pidOfInode, portListening, readEnviron, readProcess, permissionError, socketInodes, type ProcessInfo } from './proc.js'
+import { listeningPorts, pidExists, pidOfInode, portListening, readEnviron, readProcess, permissionError, socketInodes, tcpEntriesOf, type ProcessInfo } from './proc.js'
 import { CaptureError, EXIT } from '../util/errors.js'
 
 export const DEFAULT_INSPECT_PORT = 9229
@@ -322,6 +322,9 @@ async function inSession<T>(info: ProcessInfo, cfg: InspectConfig, opts: Inspect
         `free port ${cfg.port}, pass --inspector-port if pid ${pid} uses another one, or use --via perf`,
       )
     }
+    // A process that set its title (process.title) hides its --inspect-port=0 from /proc/<pid>/cmdline,
+    // so a "fixed" port may be a guess: the sockets it had before the signal tell a new listener apart.
+    const inodesBefore = fixed ? safeSocketInodes(pid) : new Set<string>()
     try {
       process.kill(pid, 'SIGUSR1')
     } catch (e) {
@@ -332,7 +335,7 @@ async function inSession<T>(info: ProcessInfo, cfg: InspectConfig, opts: Inspect
     }
     openedByUs = true
     dbg('signalled')
-    port = await waitForInspector(pid, cfg, before, opts.signalWaitMs ?? SIGNAL_WAIT_MS)
+    port = await waitForInspector(pid, cfg, before, opts.signalWaitMs ?? SIGNAL_WAIT_MS, inodesBefore)
   }
 
   let cdp: Cdp | undefined
@@ -374,7 +377,7 @@ async function inSession<T>(info: ProcessInfo, cfg: InspectConfig, opts: Inspect
       let open = true
       while (Date.now() < deadline) {
         try {
-          open = fixed ? await tcpListening(port) : listeningPorts(pid).has(port)
+          open = fixed && port === cfg.port ? await tcpListening(port) : listeningPorts(pid).has(port)
         } catch {
           open = false
         }
@@ -403,14 +406,22 @@ function tcpListening(port: number, timeoutMs = 1000): Promise<boolean> {
 }
 
 /** After SIGUSR1: the port the pid opened (its configured one, or a new one for port 0). */
-async function waitForInspector(pid: number, cfg: InspectConfig, before: Set<number>, waitMs: number): Promise<number> {
+async function waitForInspector(pid: number, cfg: InspectConfig, before: Set<number>, waitMs: number, inodesBefore: ReadonlySet<string> = new Set()): Promise<number> {
   const deadline = Date.now() + waitMs
   if (cfg.port !== 0 && !cfg.active) {
     // The port was free before the signal and the attach lock is held: the first listener is the
-    // pid's (the evaluation's process.pid check refuses any other).
+    // pid's (the evaluation's process.pid check refuses any other). Every ~100 ms, a listening
+    // socket the pid did not have before the signal is tried too: its real port may differ from the
+    // one its (retitled) command line shows.
+    let nextLook = Date.now() + 100
     while (Date.now() < deadline) {
       if (await tcpListening(cfg.port)) return cfg.port
       stillThere(pid)
+      if (Date.now() >= nextLook) {
+        nextLook = Date.now() + 100
+        const p = await newListener(pid, inodesBefore, cfg.port)
+        if (p !== undefined) return p
+      }
       await sleep(5)
     }
     throw notOpened(pid, waitMs)
@@ -441,6 +452,24 @@ async function waitForInspector(pid: number, cfg: InspectConfig, before: Set<num
     await sleep(5)
   }
   throw notOpened(pid, waitMs)
+}
+
+function safeSocketInodes(pid: number): Set<string> {
+  try {
+    return socketInodes(pid)
+  } catch {
+    return new Set()
+  }
+}
+
+/** A port the pid listens on through a socket it did not have before (and that serves /json/list). */
+async function newListener(pid: number, inodesBefore: ReadonlySet<string>, skip: number): Promise<number | undefined> {
+  const fresh = new Set([...safeSocketInodes(pid)].filter((i) => !inodesBefore.has(i)))
+  if (fresh.size === 0) return undefined
+  for (const e of tcpEntriesOf(pid, fresh)) {
+    if (e.state === '0A' && e.localPort !== skip && (await jsonList(e.localPort, '127.0.0.1', 300))) return e.localPort
+  }
+  return undefined
 }
 
 function stillThere(pid: number): void {
