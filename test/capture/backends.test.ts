@@ -27,7 +27,7 @@ describe('one frame form across the agent and the inspector', () => {
   let viaInspector: Profile
 
   before(async () => {
-    const r = await meshprof(['run', '-d', '2s', '-o', agentDir, '--', process.execPath, app], { timeoutMs: 60000 })
+    const r = await meshprof(['run', '-d', '2s', '--stop', '-o', agentDir, '--', process.execPath, app], { timeoutMs: 60000 })
     assert.equal(r.code, 0, r.stderr)
     const p = start(process.execPath, [app])
     try {

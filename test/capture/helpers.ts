@@ -163,7 +163,12 @@ export function meshprof(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
   const [cmd, ...pre] = opts.cmd ?? [process.execPath]
   const p = start(cmd!, [...pre, opts.bin ?? BIN, ...args], { env: { NO_COLOR: '1', ...opts.env }, cwd: opts.cwd })
   p.child.stdin!.end()
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), opts.timeoutMs ?? 60000)
+  // On a timeout, its pipes are closed too: a grandchild left holding them (a command `run` left running)
+  // would otherwise keep this test process alive for ever.
+  const timer = setTimeout(() => {
+    p.child.kill('SIGKILL')
+    setTimeout(() => { p.child.stdout?.destroy(); p.child.stderr?.destroy() }, 2000).unref()
+  }, opts.timeoutMs ?? 60000)
   return p.exited.then(({ code, signal }) => {
     clearTimeout(timer)
     return { code, signal, stdout: p.stdout(), stderr: p.stderr(), ms: Date.now() - t0 }

@@ -127,18 +127,9 @@ export const ghostConnections: Rule = {
       return []
     }
     const v = ghostVerdict(g, ctx.t('minGrowth'), ctx.t('highGrowth'), 'during the window')
-    if (!v) {
-      if (g.stableDuplicates >= 2) {
-        return [ctx.finding({
-          severity: 'info',
-          share: 0,
-          message: `${g.stableDuplicates} peers hold 2+ established connections throughout the window (not growing)`,
-          frames: [],
-          evidence: { numbers: { stableDuplicatePeers: g.stableDuplicates, snapshots: g.snapshots }, notes: ['duplicates that do not grow may be intended (one connection per direction or per stream)'] },
-        })]
-      }
-      return []
-    }
+    // Duplicates that hold steady are no finding: one connection per direction or per stream is a
+    // design, and a note that says "may be intended" is not worth a reader's time.
+    if (!v) return []
     return [ctx.finding({ severity: v.severity, share: 0, message: v.message, frames: v.frames, evidence: { numbers: v.numbers, notes: v.notes } })]
   },
 }
