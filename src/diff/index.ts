@@ -14,6 +14,7 @@ import { UsageError } from '../util/errors.js'
 import {
   DIFF_SCHEMA_VERSION,
   type DiffBasis,
+  type DiffBy,
   type DiffInput,
   type DiffNodeInput,
   type DiffOptions,
@@ -117,54 +118,34 @@ function newAcc(): Acc {
 
 const add = (a: number[], i: number, x: number) => { a[i] = (a[i] ?? 0) + x }
 
-/**
- * Compare two sides. Shares are fractions of each side's whole unfiltered total (filters narrow what
- * is compared, not the denominator, as pprof's -focus percentages), so --focus keeps shares meaningful.
- */
-export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}): DiffResult {
-  const by = opts.by ?? 'function'
-  const sort = opts.sort ?? 'total'
-  const stripHex = opts.stripHex ?? false
-  const warnings: string[] = []
+/** Whether frames match by name only: forced by the option, else when only one side carries file/line. */
+function chooseLineMatching(before: DiffInput, after: DiffInput, opt: DiffOptions['stripLines']): { stripLines: boolean; stripLinesReason?: string } {
+  if (opt === true) return { stripLines: true, stripLinesReason: '--strip-lines' }
+  if (opt === false) return { stripLines: false }
+  const hb = hasLocations(before)
+  const ha = hasLocations(after)
+  if (hb === ha) return { stripLines: false }
+  return { stripLines: true, stripLinesReason: `${hb ? after.label : before.label} carries no file/line, so functions are matched by name only` }
+}
 
-  // --- file/line matching
-  let stripLines: boolean
-  let stripLinesReason: string | undefined
-  if (opts.stripLines === true) {
-    stripLines = true
-    stripLinesReason = '--strip-lines'
-  } else if (opts.stripLines === false) {
-    stripLines = false
-  } else {
-    const hb = hasLocations(before)
-    const ha = hasLocations(after)
-    stripLines = hb !== ha
-    if (stripLines) stripLinesReason = `${hb ? after.label : before.label} carries no file/line, so functions are matched by name only`
+/** Absolute cores when both sides can give them (and shares were not asked for), else shares. */
+function chooseBasis(cpuB: NodeCpu[], cpuA: NodeCpu[], whyNot: string | undefined, want: DiffOptions['basis'] | 'auto', warnings: string[]): { basis: DiffBasis; basisReason: string } {
+  if (want === 'shares') return { basis: 'shares', basisReason: 'shares of each profile (--basis shares)' }
+  if (whyNot) {
+    if (want === 'cores') throw new UsageError(`--basis cores: ${whyNot}`)
+    return { basis: 'shares', basisReason: `shares of each profile: ${whyNot}` }
   }
+  const src = (cs: NodeCpu[]) => (cs.every((c) => c.cpuSource === 'meta') ? 'measured process CPU' : cs.every((c) => c.cpuSource === 'column') ? 'profile CPU time' : 'mixed CPU sources')
+  if (src(cpuB) !== src(cpuA)) {
+    warnings.push('the two sides measure CPU differently (process CPU of every thread vs the sampled thread\'s profile CPU time); compare shares too, or use --basis shares')
+  }
+  return { basis: 'cores', basisReason: `absolute CPU: before ${src(cpuB)}, after ${src(cpuA)}, over each window` }
+}
 
-  // --- CPU facts and basis
-  const cpuB = before.nodes.map(nodeCpu)
-  const cpuA = after.nodes.map(nodeCpu)
-  const whyNotB = coresUnavailable(before, cpuB)
-  const whyNotA = coresUnavailable(after, cpuA)
-  const want = opts.basis ?? 'auto'
-  let basis: DiffBasis
-  let basisReason: string
-  if (want === 'shares') {
-    basis = 'shares'
-    basisReason = 'shares of each profile (--basis shares)'
-  } else if (whyNotB || whyNotA) {
-    if (want === 'cores') throw new UsageError(`--basis cores: ${whyNotB ?? whyNotA}`)
-    basis = 'shares'
-    basisReason = `shares of each profile: ${whyNotB ?? whyNotA}`
-  } else {
-    basis = 'cores'
-    const src = (cs: NodeCpu[]) => (cs.every((c) => c.cpuSource === 'meta') ? 'measured process CPU' : cs.every((c) => c.cpuSource === 'column') ? 'profile CPU time' : 'mixed CPU sources')
-    basisReason = `absolute CPU: before ${src(cpuB)}, after ${src(cpuA)}, over each window`
-    if (src(cpuB) !== src(cpuA)) {
-      warnings.push('the two sides measure CPU differently (process CPU of every thread vs the sampled thread\'s profile CPU time); compare shares too, or use --basis shares')
-    }
-  }
+type ValueType = { type: string; unit: string }
+
+/** Each side's value column; warns when nodes of one side, or the two sides, use different columns. */
+function valueTypes(before: DiffInput, after: DiffInput, cpuB: NodeCpu[], cpuA: NodeCpu[], warnings: string[]): { vtB: ValueType; vtA: ValueType } {
   for (const [label, cs] of [[before.label, cpuB], [after.label, cpuA]] as const) {
     const kinds = new Set(cs.map((c) => `${c.valueType.type}/${c.valueType.unit}`))
     if (kinds.size > 1) warnings.push(`${label}: nodes use different value columns (${[...kinds].join(', ')}); merged shares mix them`)
@@ -172,8 +153,18 @@ export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}
   const vtB = cpuB[0]?.valueType ?? { type: 'samples', unit: 'count' }
   const vtA = cpuA[0]?.valueType ?? { type: 'samples', unit: 'count' }
   if (vtB.unit !== vtA.unit) warnings.push(`shares compare different value columns: before ${vtB.type}/${vtB.unit}, after ${vtA.type}/${vtA.unit}`)
+  return { vtB, vtA }
+}
 
-  // --- keys
+/** The keys rows are matched by (one per function, file, module... per `by`), shared by both sides. */
+interface KeyTable {
+  keys: string[]
+  /** a representative frame per key: the first seen, or the first with a file */
+  reps: Frame[]
+  intern(f: Frame): number
+}
+
+function keyTable(by: DiffBy, stripLines: boolean, stripHex: boolean): KeyTable {
   const keyIndex = new Map<string, number>()
   const keys: string[] = []
   const reps: Frame[] = []
@@ -188,7 +179,7 @@ export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}
     const k = groupKey(f, by)
     return stripHex ? stripHexText(k) : k
   }
-  const internKey = (f: Frame): number => {
+  const intern = (f: Frame): number => {
     const k = keyOf(f)
     let id = keyIndex.get(k)
     if (id === undefined) {
@@ -201,84 +192,99 @@ export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}
     }
     return id
   }
+  return { keys, reps, intern }
+}
 
+/** Self and total weight (and cores) per key over every node of one side, after the filters. */
+function accumulate(side: DiffInput, cpus: NodeCpu[], table: KeyTable, basis: DiffBasis, opts: DiffOptions): Acc {
   const filtered = Boolean(opts.focus || opts.ignore || opts.hide)
-  const accumulate = (side: DiffInput, cpus: NodeCpu[]): Acc => {
-    const acc = newAcc()
-    side.nodes.forEach((n, ni) => {
-      const c = cpus[ni]!
-      const p = filtered ? filterProfile(n.profile, { focus: opts.focus, ignore: opts.ignore, hide: opts.hide }) : n.profile
-      const v = p.defaultValue
-      const busy = filtered ? busyWeight(p, v) : c.busy
-      acc.busy += busy
-      const sc = samplesColumn(p)
-      acc.samples = acc.samples === null || sc < 0 ? null : acc.samples + sumColumn(p, sc)
-      const fk = p.frames.map(internKey)
-      const w = stackWeights(p, v)
-      // Cores: the node's cores spread over its busy weight in the cpu/nanoseconds column when there
-      // is one (exact CPU time per stack), else in the share column. Idle-leaf stacks add no cores.
-      const cc = basis === 'cores' ? (cpuColumn(p) >= 0 ? cpuColumn(p) : v) : -1
-      const wc = cc < 0 ? undefined : cc === v ? w : stackWeights(p, cc)
-      const idle = cc < 0 ? [] : p.frames.map((f) => isOffCpuFrame(f))
-      let scale = 0
-      if (cc >= 0) {
-        const busyAll = busyWeight(n.profile, cc)
-        scale = busyAll > 0 ? c.cores! / busyAll : 0
-        acc.cores += filtered ? busyWeight(p, cc) * scale : c.cores!
-      }
-      // Node-local sums of exact weights, scaled once at the end: the result does not depend on the
-      // order stacks were interned in (two formats of one profile give bit-identical cores).
-      const selfC = cc < 0 ? [] : new Array<number>(keys.length).fill(0)
-      const totalC = cc < 0 ? [] : new Array<number>(keys.length).fill(0)
-      // Recursion counts once per stack in total (as selfTotalBy): stamp the keys seen on this stack.
-      const stamp = new Int32Array(keys.length).fill(-1)
-      for (let s = 0; s < w.length; s++) {
-        const ws = w[s]!
-        const leafFrame = p.stackFrame[s]!
-        const wcs = wc && !idle[leafFrame] ? wc[s]! : 0
-        if (ws === 0 && wcs === 0) continue
-        const leafKey = fk[leafFrame]!
-        add(acc.self, leafKey, ws)
-        if (wc) selfC[leafKey]! += wcs
-        for (let a = s; a >= 0; a = p.stackParent[a]!) {
-          const k = fk[p.stackFrame[a]!]!
-          if (stamp[k] === s) continue
-          stamp[k] = s
-          add(acc.total, k, ws)
-          if (wc) totalC[k]! += wcs
-        }
-      }
-      if (wc) {
-        for (let k = 0; k < keys.length; k++) {
-          if (selfC[k]) add(acc.selfCores, k, selfC[k]! * scale)
-          if (totalC[k]) add(acc.totalCores, k, totalC[k]! * scale)
-        }
-      }
-    })
-    return acc
-  }
-  const accB = accumulate(before, cpuB)
-  const accA = accumulate(after, cpuA)
-  const summary = (side: DiffInput, cpus: NodeCpu[], acc: Acc, vt: { type: string; unit: string }): SideSummary => {
-    const total = cpus.reduce((t, c) => t + c.total, 0)
-    const durs = cpus.map((c) => c.durationNs).filter((d): d is number => d !== null)
-    return {
-      label: side.label,
-      formats: [...new Set(side.nodes.map((n) => n.format))],
-      nodes: cpus,
-      valueType: vt,
-      total,
-      busy: acc.busy,
-      busyShare: total > 0 ? acc.busy / total : 0,
-      samples: acc.samples,
-      cores: basis === 'cores' ? acc.cores : null,
-      durationNs: durs.length === cpus.length && durs.length > 0 ? Math.max(...durs) : null,
+  const keys = table.keys
+  const acc = newAcc()
+  side.nodes.forEach((n, ni) => {
+    const c = cpus[ni]!
+    const p = filtered ? filterProfile(n.profile, { focus: opts.focus, ignore: opts.ignore, hide: opts.hide }) : n.profile
+    const v = p.defaultValue
+    const busy = filtered ? busyWeight(p, v) : c.busy
+    acc.busy += busy
+    const sc = samplesColumn(p)
+    acc.samples = acc.samples === null || sc < 0 ? null : acc.samples + sumColumn(p, sc)
+    const fk = p.frames.map(table.intern)
+    const w = stackWeights(p, v)
+    // Cores: the node's cores spread over its busy weight in the cpu/nanoseconds column when there
+    // is one (exact CPU time per stack), else in the share column. Idle-leaf stacks add no cores.
+    const cc = basis === 'cores' ? (cpuColumn(p) >= 0 ? cpuColumn(p) : v) : -1
+    const wc = cc < 0 ? undefined : cc === v ? w : stackWeights(p, cc)
+    const idle = cc < 0 ? [] : p.frames.map((f) => isOffCpuFrame(f))
+    let scale = 0
+    if (cc >= 0) {
+      const busyAll = busyWeight(n.profile, cc)
+      scale = busyAll > 0 ? c.cores! / busyAll : 0
+      acc.cores += filtered ? busyWeight(p, cc) * scale : c.cores!
     }
-  }
-  const sumB = summary(before, cpuB, accB, vtB)
-  const sumA = summary(after, cpuA, accA, vtA)
+    // Node-local sums of exact weights, scaled once at the end: the result does not depend on the
+    // order stacks were interned in (two formats of one profile give bit-identical cores).
+    const selfC = cc < 0 ? [] : new Array<number>(keys.length).fill(0)
+    const totalC = cc < 0 ? [] : new Array<number>(keys.length).fill(0)
+    // Recursion counts once per stack in total (as selfTotalBy): stamp the keys seen on this stack.
+    const stamp = new Int32Array(keys.length).fill(-1)
+    for (let s = 0; s < w.length; s++) {
+      const ws = w[s]!
+      const leafFrame = p.stackFrame[s]!
+      const wcs = wc && !idle[leafFrame] ? wc[s]! : 0
+      if (ws === 0 && wcs === 0) continue
+      const leafKey = fk[leafFrame]!
+      add(acc.self, leafKey, ws)
+      if (wc) selfC[leafKey]! += wcs
+      for (let a = s; a >= 0; a = p.stackParent[a]!) {
+        const k = fk[p.stackFrame[a]!]!
+        if (stamp[k] === s) continue
+        stamp[k] = s
+        add(acc.total, k, ws)
+        if (wc) totalC[k]! += wcs
+      }
+    }
+    if (wc) {
+      for (let k = 0; k < keys.length; k++) {
+        if (selfC[k]) add(acc.selfCores, k, selfC[k]! * scale)
+        if (totalC[k]) add(acc.totalCores, k, totalC[k]! * scale)
+      }
+    }
+  })
+  return acc
+}
 
-  // --- rows
+function sideSummary(side: DiffInput, cpus: NodeCpu[], acc: Acc, vt: ValueType, basis: DiffBasis): SideSummary {
+  const total = cpus.reduce((t, c) => t + c.total, 0)
+  const durs = cpus.map((c) => c.durationNs).filter((d): d is number => d !== null)
+  return {
+    label: side.label,
+    formats: [...new Set(side.nodes.map((n) => n.format))],
+    nodes: cpus,
+    valueType: vt,
+    total,
+    busy: acc.busy,
+    busyShare: total > 0 ? acc.busy / total : 0,
+    samples: acc.samples,
+    cores: basis === 'cores' ? acc.cores : null,
+    durationNs: durs.length === cpus.length && durs.length > 0 ? Math.max(...durs) : null,
+  }
+}
+
+interface RowInputs {
+  table: KeyTable
+  accB: Acc
+  accA: Acc
+  sumB: SideSummary
+  sumA: SideSummary
+  basis: DiffBasis
+  by: DiffBy
+  stripLines: boolean
+  stripHex: boolean
+}
+
+/** One row per key present on either side, with its status and whether it is mere context. */
+function buildRows({ table, accB, accA, sumB, sumA, basis, by, stripLines, stripHex }: RowInputs): { rows: DiffRow[]; appeared: number; gone: number } {
+  const { keys, reps } = table
   const side = (acc: Acc, total: number, k: number): RowSide => {
     const self = acc.self[k] ?? 0
     const tot = acc.total[k] ?? 0
@@ -333,16 +339,42 @@ export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}
       status,
     })
   }
+  return { rows, appeared, gone }
+}
+
+function cpuChange(basis: DiffBasis, sumB: SideSummary, sumA: SideSummary): DiffResult['cpu'] {
+  return basis === 'cores'
+    ? { unit: 'cores', before: sumB.cores!, after: sumA.cores!, change: sumB.cores! > 0 ? sumA.cores! / sumB.cores! - 1 : sumA.cores! > 0 ? Infinity : 0 }
+    : { unit: 'busy-share', before: sumB.busyShare, after: sumA.busyShare, change: sumA.busyShare - sumB.busyShare }
+}
+
+/**
+ * Compare two sides. Shares are fractions of each side's whole unfiltered total (filters narrow what
+ * is compared, not the denominator, as pprof's -focus percentages), so --focus keeps shares meaningful.
+ */
+export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}): DiffResult {
+  const by = opts.by ?? 'function'
+  const sort = opts.sort ?? 'total'
+  const stripHex = opts.stripHex ?? false
+  const warnings: string[] = []
+  const { stripLines, stripLinesReason } = chooseLineMatching(before, after, opts.stripLines)
+
+  const cpuB = before.nodes.map(nodeCpu)
+  const cpuA = after.nodes.map(nodeCpu)
+  const whyNot = coresUnavailable(before, cpuB) ?? coresUnavailable(after, cpuA)
+  const { basis, basisReason } = chooseBasis(cpuB, cpuA, whyNot, opts.basis ?? 'auto', warnings)
+  const { vtB, vtA } = valueTypes(before, after, cpuB, cpuA, warnings)
+
+  const table = keyTable(by, stripLines, stripHex)
+  const accB = accumulate(before, cpuB, table, basis, opts)
+  const accA = accumulate(after, cpuA, table, basis, opts)
+  const sumB = sideSummary(before, cpuB, accB, vtB, basis)
+  const sumA = sideSummary(after, cpuA, accA, vtA, basis)
+
+  const { rows, appeared, gone } = buildRows({ table, accB, accA, sumB, sumA, basis, by, stripLines, stripHex })
   sortRows(rows, basis, sort)
-
-  // --- per-node breakdown (mesh-wide inputs)
-  let nodes: NodeDiff[] | undefined
-  if (before.nodes.length > 1 || after.nodes.length > 1) nodes = pairNodes(cpuB, cpuA)
-
-  const cpu: DiffResult['cpu'] =
-    basis === 'cores'
-      ? { unit: 'cores', before: sumB.cores!, after: sumA.cores!, change: sumB.cores! > 0 ? sumA.cores! / sumB.cores! - 1 : sumA.cores! > 0 ? Infinity : 0 }
-      : { unit: 'busy-share', before: sumB.busyShare, after: sumA.busyShare, change: sumA.busyShare - sumB.busyShare }
+  // per-node breakdown for mesh-wide inputs
+  const nodes = before.nodes.length > 1 || after.nodes.length > 1 ? pairNodes(cpuB, cpuA) : undefined
 
   return {
     schemaVersion: DIFF_SCHEMA_VERSION,
@@ -360,7 +392,7 @@ export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}
     },
     before: sumB,
     after: sumA,
-    cpu,
+    cpu: cpuChange(basis, sumB, sumA),
     rows,
     appeared,
     gone,
@@ -370,7 +402,6 @@ export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}
   }
 }
 
-/** The change a row is ranked by, in the basis' unit. */
 export function rowChange(r: DiffRow, basis: DiffBasis, which: 'total' | 'self'): number {
   if (basis === 'cores') return which === 'total' ? r.delta.totalCores! : r.delta.selfCores!
   return which === 'total' ? r.delta.totalShare : r.delta.selfShare

@@ -9,6 +9,7 @@
 import type { Frame } from '../model/types.js'
 import { frameKey } from '../model/builder.js'
 import { decodeUtf8 } from './protobuf.js'
+import { F64List } from '../model/growable.js'
 
 /** Call-tree nodes in columns. */
 export interface NodeTable {
@@ -34,17 +35,6 @@ export interface ScannedProfile {
 
 class GiveUp extends Error {}
 const giveUp = new GiveUp('not the plain cpuprofile shape')
-
-class Grow {
-  a: Float64Array
-  n = 0
-  constructor(cap: number) { this.a = new Float64Array(Math.max(16, cap)) }
-  push(v: number): void {
-    if (this.n === this.a.length) { const b = new Float64Array(this.a.length * 2); b.set(this.a); this.a = b }
-    this.a[this.n++] = v
-  }
-  done(): Float64Array { return this.a.subarray(0, this.n) }
-}
 
 /** Interns strings by their bytes, so a URL repeated 300k times is decoded once. */
 class ByteStrings {
@@ -346,8 +336,8 @@ class Scanner {
     }
   }
 
-  /** `[n, n, ...]` into a Grow. */
-  numArray(out: Grow): void {
+  /** `[n, n, ...]` into a F64List. */
+  numArray(out: F64List): void {
     this.expect(0x5b)
     if (this.ws() === 0x5d) { this.pos++; return }
     do out.push(this.num())
@@ -362,13 +352,13 @@ class Scanner {
 export function scanCpuprofile(buf: Uint8Array, makeFrame: (fn: string, url: string, line: number | undefined, col: number | undefined) => Frame | undefined): ScannedProfile | undefined {
   const sc = new Scanner(buf)
   const strings = sc.strings
-  const ids = new Grow(1024)
-  const nodeFrame = new Grow(1024)
-  const parents = new Grow(1024)
-  const childStart = new Grow(1024)
-  const childIds = new Grow(1024)
-  const samples = new Grow(1024)
-  const deltas = new Grow(1024)
+  const ids = new F64List(1024)
+  const nodeFrame = new F64List(1024)
+  const parents = new F64List(1024)
+  const childStart = new F64List(1024)
+  const childIds = new F64List(1024)
+  const samples = new F64List(1024)
+  const deltas = new F64List(1024)
   let sawNodes = false
   let sawDeltas = false
   let startTime: number | undefined

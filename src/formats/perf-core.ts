@@ -12,6 +12,7 @@
 // seen before is turned into a string and tidied. Event lines (one per sample) are matched on
 // bytes too (matchEvent / matchPeriod implement EVENT_RE / PERIOD_RE exactly; a test checks them
 // against the regular expressions).
+import { doubled } from '../model/growable.js'
 
 /** Options that change how lines fold; the same names as stackcollapse-perf.pl's. */
 export interface CoreOptions {
@@ -777,16 +778,11 @@ export class PerfParser {
     }
     this.keyArena.set(b.subarray(r, e), this.keyUsed)
     if (this.kCount === this.kStart.length) {
-      const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
-        const n = new (a.constructor as { new (n: number): T })(a.length * 2)
-        n.set(a)
-        return n
-      }
-      this.kStart = grow(this.kStart)
-      this.kLen = grow(this.kLen)
-      this.kHash = grow(this.kHash)
-      this.kJava = grow(this.kJava)
-      this.kEntry = grow(this.kEntry)
+      this.kStart = doubled(this.kStart)
+      this.kLen = doubled(this.kLen)
+      this.kHash = doubled(this.kHash)
+      this.kJava = doubled(this.kJava)
+      this.kEntry = doubled(this.kEntry)
     }
     const k = this.kCount++
     this.kStart[k] = this.keyUsed

@@ -28,6 +28,7 @@ import { StackTrie } from './stack-trie.js'
 import type { ImportOptions, Importer } from './types.js'
 import { jsModuleOf } from './shared.js'
 import { jsFrame } from './js-frame.js'
+import { doubled, F64List, I32List } from '../model/growable.js'
 
 /** Wire type each top-level Profile field must have (13 = comment may be packed or not). */
 const PROFILE_WIRE: Record<number, number[]> = {
@@ -135,42 +136,12 @@ export const pprofImporter: Importer = {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Growable typed array of numbers. */
-class NumList {
-  arr: Float64Array
-  n = 0
-  constructor(cap = 64) {
-    this.arr = new Float64Array(cap)
-  }
-  push(v: number): void {
-    if (this.n === this.arr.length) {
-      const a = new Float64Array(this.arr.length * 2)
-      a.set(this.arr)
-      this.arr = a
-    }
-    this.arr[this.n++] = v
-  }
-  get(i: number): number {
-    return this.arr[i]!
-  }
-}
-
 /** Growable Int32 list (offsets into a buffer below 2 GiB, ids, indexes). */
-class IntList {
-  arr: Int32Array
-  n = 0
-  constructor(cap = 64) {
-    this.arr = new Int32Array(cap)
-  }
-  push(v: number): void {
+class IntList extends I32List {
+  override push(v: number): void {
     // String-table indexes and ids arrive as int64: refuse what an Int32 cannot hold exactly.
     if (v !== (v | 0)) throw new ProtoError(`value ${v} out of range`)
-    if (this.n === this.arr.length) {
-      const a = new Int32Array(this.arr.length * 2)
-      a.set(this.arr)
-      this.arr = a
-    }
-    this.arr[this.n++] = v
+    super.push(v)
   }
 }
 
@@ -178,7 +149,7 @@ class IntList {
 class IdIndex {
   private dense: Int32Array | undefined
   private map: Map<number, number> | undefined
-  constructor(ids: NumList, what: string) {
+  constructor(ids: F64List, what: string) {
     let max = 0
     for (let i = 0; i < ids.n; i++) {
       const id = ids.get(i)
@@ -297,22 +268,22 @@ interface Tables {
   sampleEnd: IntList
   strStart: IntList
   strEnd: IntList
-  mapId: NumList
+  mapId: F64List
   mapFile: IntList
   mapBuildId: IntList
-  fnId: NumList
+  fnId: F64List
   fnName: IntList
   fnSystemName: IntList
   fnFile: IntList
-  fnStartLine: NumList
-  locId: NumList
-  locMapping: NumList
-  locAddrLo: NumList
-  locAddrHi: NumList
+  fnStartLine: F64List
+  locId: F64List
+  locMapping: F64List
+  locAddrLo: F64List
+  locAddrHi: F64List
   /** Per location, its first entry in lineFn/lineNo (one more entry at the end). */
   locLineStart: IntList
-  lineFn: NumList
-  lineNo: NumList
+  lineFn: F64List
+  lineNo: F64List
   timeNanos: number
   durationNanos: number
   period: number
@@ -328,10 +299,10 @@ function readTables(buf: Uint8Array): Tables {
     typeIdx: new IntList(8), unitIdx: new IntList(8),
     sampleStart: new IntList(1024), sampleEnd: new IntList(1024),
     strStart: new IntList(1024), strEnd: new IntList(1024),
-    mapId: new NumList(16), mapFile: new IntList(16), mapBuildId: new IntList(16),
-    fnId: new NumList(256), fnName: new IntList(256), fnSystemName: new IntList(256), fnFile: new IntList(256), fnStartLine: new NumList(256),
-    locId: new NumList(256), locMapping: new NumList(256), locAddrLo: new NumList(256), locAddrHi: new NumList(256), locLineStart: new IntList(256),
-    lineFn: new NumList(256), lineNo: new NumList(256),
+    mapId: new F64List(16), mapFile: new IntList(16), mapBuildId: new IntList(16),
+    fnId: new F64List(256), fnName: new IntList(256), fnSystemName: new IntList(256), fnFile: new IntList(256), fnStartLine: new F64List(256),
+    locId: new F64List(256), locMapping: new F64List(256), locAddrLo: new F64List(256), locAddrHi: new F64List(256), locLineStart: new IntList(256),
+    lineFn: new F64List(256), lineNo: new F64List(256),
     timeNanos: 0, durationNanos: 0, period: 0, periodType: undefined, defaultSampleType: 0, dropFrames: 0, keepFrames: 0, comments: [],
   }
   const r = new ProtoReader(buf)
@@ -477,7 +448,7 @@ class StringTable {
   private cache: (string | undefined)[]
   constructor(private readonly buf: Uint8Array, private readonly start: IntList, private readonly end: IntList) {
     this.n = start.n
-    if (this.n > 0 && end.arr[0]! !== start.arr[0]!) throw new ProtoError('string_table[0] is not the empty string')
+    if (this.n > 0 && end.a[0]! !== start.a[0]!) throw new ProtoError('string_table[0] is not the empty string')
     this.cache = new Array(this.n)
   }
   get(i: number): string {
@@ -485,7 +456,7 @@ class StringTable {
     if (!(i > 0 && i < this.n)) throw new ProtoError(`string index ${i} out of range (string table has ${this.n} entries)`)
     let s = this.cache[i]
     if (s === undefined) {
-      s = decodeUtf8(this.buf, this.start.arr[i]!, this.end.arr[i]!)
+      s = decodeUtf8(this.buf, this.start.a[i]!, this.end.a[i]!)
       if (!this.badUtf8 && s.includes('\ufffd')) this.badUtf8 = true
       this.cache[i] = s
     }
@@ -499,7 +470,7 @@ function sampleTypes(t: Tables, str: StringTable): { valueTypes: ValueType[]; de
     throw new ProtoError('no sample types and no samples (not a profile?)')
   }
   const valueTypes: ValueType[] = []
-  for (let i = 0; i < t.typeIdx.n; i++) valueTypes.push({ type: str.get(t.typeIdx.arr[i]!), unit: str.get(t.unitIdx.arr[i]!) })
+  for (let i = 0; i < t.typeIdx.n; i++) valueTypes.push({ type: str.get(t.typeIdx.a[i]!), unit: str.get(t.unitIdx.a[i]!) })
   let defaultValue = valueTypes.length - 1
   if (t.defaultSampleType) {
     const want = str.get(t.defaultSampleType)
@@ -542,9 +513,9 @@ function locationFrames(t: Tables, str: StringTable): LocationFrames {
     const cacheKey = fi * (t.mapId.n + 1) + (mi + 1)
     let frame = fnFrameCache.get(cacheKey)
     if (frame === undefined) {
-      let nm = str.get(t.fnName.arr[fi]!)
-      if (nm === '') nm = str.get(t.fnSystemName.arr[fi]!)
-      const file = str.get(t.fnFile.arr[fi]!)
+      let nm = str.get(t.fnName.a[fi]!)
+      if (nm === '') nm = str.get(t.fnSystemName.a[fi]!)
+      const file = str.get(t.fnFile.a[fi]!)
       const start = t.fnStartLine.get(fi)
       const kind = kindOf(nm, file, module)
       const mod = kind === 'js' && file ? jsModuleOf(file) : module
@@ -571,10 +542,10 @@ function locationFrames(t: Tables, str: StringTable): LocationFrames {
       mi = mapIndex.get(mid)
       if (mi < 0) throw new ProtoError(`location ${t.locId.get(li)} names mapping ${mid}, which does not exist`)
     }
-    const module = mi >= 0 ? str.get(t.mapFile.arr[mi]!) : ''
+    const module = mi >= 0 ? str.get(t.mapFile.a[mi]!) : ''
     const nativeKind: FrameKind = module.startsWith('[kernel') ? 'kernel' : 'native'
-    const l0 = t.locLineStart.arr[li]!
-    const l1 = t.locLineStart.arr[li + 1]!
+    const l0 = t.locLineStart.a[li]!
+    const l1 = t.locLineStart.a[li + 1]!
     if (l1 === l0) {
       const lo = t.locAddrLo.get(li)
       const hi = t.locAddrHi.get(li)
@@ -596,7 +567,7 @@ function locationFrames(t: Tables, str: StringTable): LocationFrames {
     }
   }
   locFrameStart[nLocs] = list.n
-  return { frames, locIndex: new IdIndex(t.locId, 'location'), locFrameStart, locFrames: list.arr }
+  return { frames, locIndex: new IdIndex(t.locId, 'location'), locFrameStart, locFrames: list.a }
 }
 
 interface Samples {
@@ -622,8 +593,8 @@ function decodeSamples(buf: Uint8Array, t: Tables, locs: LocationFrames, nTypes:
   const ids = new LocationIds(buf)
   const s = new ProtoReader(buf)
   for (let i = 0; i < nSamples; i++) {
-    s.pos = t.sampleStart.arr[i]!
-    s.end = t.sampleEnd.arr[i]!
+    s.pos = t.sampleStart.a[i]!
+    s.end = t.sampleEnd.a[i]!
     ids.reset()
     labels.startRow()
     let nVal = 0
@@ -737,7 +708,7 @@ class LocationIds {
     while (r.pos < end) this.push(r.varint())
   }
   private push(v: number): void {
-    if (this.n === this.list.length) this.list = growF64(this.list)
+    if (this.n === this.list.length) this.list = doubled(this.list)
     this.list[this.n++] = v
   }
 }
@@ -813,9 +784,9 @@ function profileMeta(t: Tables, str: StringTable, name: string, labelUnits: Reco
   if (t.keepFrames) extra.keepFrames = s(t.keepFrames)
   if (Object.keys(labelUnits).length) extra.labelUnits = labelUnits
   if (t.mapId.n) {
-    const main = s(t.mapFile.arr[0]!)
+    const main = s(t.mapFile.a[0]!)
     if (main) extra.mainBinary = main
-    const build = s(t.mapBuildId.arr[0]!)
+    const build = s(t.mapBuildId.a[0]!)
     if (build) extra.buildId = build
   }
   const periodNs = t.periodType && s(t.periodType[1]) === 'nanoseconds' && t.period > 0 ? t.period : undefined
@@ -888,11 +859,5 @@ class ByteSeqCache {
     this.hash[k] = this.lastHash
     this.slots[slot] = k + 1
   }
-}
-
-function growF64(a: Float64Array): Float64Array {
-  const b = new Float64Array(a.length * 2)
-  b.set(a)
-  return b
 }
 

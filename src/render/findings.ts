@@ -3,7 +3,7 @@
 import type { AnalysisReport, Finding, ReportFinding, Severity } from '../analyze/index.js'
 import { atLeast } from '../analyze/index.js'
 import { PLAIN, termSafe, type Style } from './style.js'
-import { formatCores } from './units.js'
+import { formatCores, formatPct as pct } from './units.js'
 
 const LABEL: Record<Severity, string> = { high: 'HIGH', medium: 'MEDIUM', low: 'LOW', info: 'INFO' }
 
@@ -15,10 +15,6 @@ function label(s: Severity, st: Style): string {
     case 'low': return st.cyan(t)
     default: return st.dim(t)
   }
-}
-
-function pct(x: number): string {
-  return `${(x * 100).toFixed(1)}%`
 }
 
 /** An evidence stack on one line, innermost frames kept when long. */

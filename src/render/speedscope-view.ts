@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { MeshprofError, EXIT } from '../util/errors.js'
+import { escapeHtml } from './escape-html.js'
 
 const MARKER = 'meshprof-embedded-profile'
 
@@ -92,9 +93,6 @@ function loaderScript(): string {
 })();`
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'))
-}
 
 export interface SpeedscopeViewOptions {
   /** File name speedscope shows (and uses to pick an importer by extension). */

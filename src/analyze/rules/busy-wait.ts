@@ -1,7 +1,7 @@
 // busy-wait: the process holds about a whole core for the whole window in one loop path that never
 // blocks (re-polling a closed channel, a setImmediate / microtask loop, a spin on try_recv).
 import { isIdleFrame } from '../classify.js'
-import type { Finding, Rule, RuleContext, Severity } from './types.js'
+import type { Finding, Rule, RuleContext, Severity, StackMaskInfo } from './types.js'
 import { chain, cores as fmtCores, pct, shortName, trimStack } from './util.js'
 
 /** Frames that block, park or wait: their presence means the loop yields the CPU. */
@@ -62,53 +62,9 @@ export const busyWait: Rule = {
     const idle = agg.mask('idle-kind', (f) => f.kind === 'idle' || f.name === '(idle)')
     const blockingFrames = agg.mask('blocking-frames', (f) => f.kind !== 'idle' && f.name !== '(idle)' && (isBlocking(f.name, f.kind) || isIdleFrame(f)))
     const dur = agg.window.durationNs
-    // Idle that waits: runs of consecutive idle samples of at least minIdleRunMs that do not end in
-    // the immediate queue. An idle stretch followed straight by processImmediate was libuv polling
-    // with timeout 0 (immediates were pending), or the OS running something else: no wait at all.
-    let waiting = idle.weight
-    let rowWaiting: Uint8Array | undefined
-    let pollIdle = 0
-    let runs = 0
-    let runsIntoLoop = 0
-    if (p.times && idle.weight > 0 && dur) {
-      const minRun = Math.max(ctx.t('minIdleRunMs') * 1e6, 5 * (p.meta.periodNs ?? 0))
-      const col = p.values[agg.value]!
-      const neutral = agg.mask('program-gc', (f) => f.kind === 'program' || f.kind === 'gc')
-      const immediate = agg.mask('immediate-queue', (f) => IMMEDIATE_RE.test(f.name))
-      rowWaiting = new Uint8Array(p.sampleStack.length)
-      waiting = 0
-      const n = p.sampleStack.length
-      const isIdleRow = (r: number) => { const s = p.sampleStack[r]!; return s >= 0 && idle.stacks[s] === 1 }
-      const found: { r: number; e: number; w: number; long: boolean; direct: boolean; soon: boolean }[] = []
-      let r = 0
-      while (r < n) {
-        if (!isIdleRow(r)) { r++; continue }
-        let e = r
-        let w = 0
-        while (e < n && isIdleRow(e)) { w += col[e]!; e++ }
-        let next = e
-        while (next < n && (p.sampleStack[next]! < 0 || neutral.stacks[p.sampleStack[next]!] || idle.stacks[p.sampleStack[next]!])) next++
-        const direct = next < n && p.sampleStack[next]! >= 0 && immediate.stacks[p.sampleStack[next]!] === 1
-        // the immediate queue runs before the loop goes idle again (an I/O callback came first)
-        let soon = direct
-        for (let k = e; !soon && k < n && !isIdleRow(k); k++) { const st = p.sampleStack[k]!; if (st >= 0 && immediate.stacks[st]) soon = true }
-        const endT = e < n ? p.times[e]! : dur
-        found.push({ r, e, w, long: endT - p.times[r]! >= minRun, direct, soon })
-        r = e
-      }
-      runs = found.length
-      runsIntoLoop = found.filter((x) => x.direct).length
-      // When nearly every idle stretch goes straight into the immediate queue, the loop never waits:
-      // a stretch that first runs an I/O callback and then the immediate queue did not wait either.
-      const loopNeverWaits = runs > 0 && runsIntoLoop >= 0.8 * runs
-      for (const x of found) {
-        const polling = x.direct || (loopNeverWaits && x.soon)
-        if (x.long && !polling) {
-          waiting += x.w
-          for (let k = x.r; k < x.e; k++) rowWaiting[k] = 1
-        } else pollIdle += x.w
-      }
-    }
+    const waits = idleWaits(ctx, idle)
+    const { rowWaiting, runs, runsIntoLoop } = waits
+    let { waiting, pollIdle } = waits
     const cpu = agg.window.cpuTimeNs
     // A process that the OS measured on-CPU for most of the window cannot have waited longer than the
     // rest of it: long (idle) stretches beyond that are the sampler seeing a descheduled process on a
@@ -143,26 +99,8 @@ export const busyWait: Rule = {
     // holds minPathShare of the busy samples.
     const tot = agg.stackTotals
     const need = ctx.t('minPathShare') * busyWeight
-    const children = new Map<number, number[]>()
-    const roots: number[] = []
-    for (let s = 0; s < p.stackParent.length; s++) {
-      if (idle.stacks[s]) continue
-      const par = p.stackParent[s]!
-      if (par < 0) roots.push(s)
-      else {
-        let c = children.get(par)
-        if (!c) children.set(par, (c = []))
-        c.push(s)
-      }
-    }
-    const heaviest = (xs: number[] | undefined) => (xs ?? []).reduce((b, s) => (b < 0 || tot[s]! > tot[b]! ? s : b), -1)
-    let node = heaviest(roots)
-    if (node < 0 || tot[node]! < need) return []
-    for (;;) {
-      const c = heaviest(children.get(node))
-      if (c < 0 || tot[c]! < need) break
-      node = c
-    }
+    const node = dominantPath(ctx, idle, need)
+    if (node < 0) return []
     const names = agg.names(node)
     // Under the path end: the heaviest leaf stacks tell what the loop does.
     const under = new Uint8Array(p.stackFrame.length)
@@ -178,28 +116,7 @@ export const busyWait: Rule = {
     const repoll = spin.frame
 
     // The whole window: every time slice busy.
-    let busySlices: number | undefined
-    let slices = 0
-    if (p.times && dur && dur > 0) {
-      slices = Math.max(4, Math.min(20, Math.round(dur / 250e6)))
-      const width = dur / slices
-      const tot2 = new Float64Array(slices)
-      const lng = new Float64Array(slices)
-      const col = p.values[agg.value]!
-      for (let r = 0; r < p.sampleStack.length; r++) {
-        const b = Math.min(slices - 1, Math.max(0, Math.floor(p.times[r]! / width)))
-        tot2[b]! += col[r]!
-        const s = p.sampleStack[r]!
-        if (rowWaiting ? rowWaiting[r] : s >= 0 && idle.stacks[s]) lng[b]! += col[r]!
-      }
-      const per = agg.recordsIdle ? undefined : T / (agg.window.cores ?? 1) / slices
-      let ok = 0
-      for (let i = 0; i < slices; i++) {
-        const frac = per === undefined ? (tot2[i]! > 0 ? (tot2[i]! - lng[i]!) / tot2[i]! : 0) : tot2[i]! / per
-        if (frac >= ctx.t('minCores')) ok++
-      }
-      busySlices = ok / slices
-    }
+    const { busySlices, slices } = busySliceShare(ctx, idle, rowWaiting)
     if (busySlices !== undefined && busySlices < ctx.t('minBusySlices')) return []
 
     const pathShare = agg.share(tot[node]!)
@@ -292,4 +209,116 @@ function spinEvidence(ctx: RuleContext, node: number, under: Uint8Array, busyWei
 function round(x: number, d = 4): number {
   const m = 10 ** d
   return Math.round(x * m) / m
+}
+
+/**
+ * Idle that waits: runs of consecutive idle samples of at least minIdleRunMs that do not end in
+ * the immediate queue. An idle stretch followed straight by processImmediate was libuv polling
+ * with timeout 0 (immediates were pending), or the OS running something else: no wait at all.
+ */
+function idleWaits(ctx: RuleContext, idle: StackMaskInfo) {
+  const { agg, profile: p } = ctx
+  const dur = agg.window.durationNs
+  let waiting = idle.weight
+  let rowWaiting: Uint8Array | undefined
+  let pollIdle = 0
+  let runs = 0
+  let runsIntoLoop = 0
+  if (p.times && idle.weight > 0 && dur) {
+    const minRun = Math.max(ctx.t('minIdleRunMs') * 1e6, 5 * (p.meta.periodNs ?? 0))
+    const col = p.values[agg.value]!
+    const neutral = agg.mask('program-gc', (f) => f.kind === 'program' || f.kind === 'gc')
+    const immediate = agg.mask('immediate-queue', (f) => IMMEDIATE_RE.test(f.name))
+    rowWaiting = new Uint8Array(p.sampleStack.length)
+    waiting = 0
+    const n = p.sampleStack.length
+    const isIdleRow = (r: number) => { const s = p.sampleStack[r]!; return s >= 0 && idle.stacks[s] === 1 }
+    const found: { r: number; e: number; w: number; long: boolean; direct: boolean; soon: boolean }[] = []
+    let r = 0
+    while (r < n) {
+      if (!isIdleRow(r)) { r++; continue }
+      let e = r
+      let w = 0
+      while (e < n && isIdleRow(e)) { w += col[e]!; e++ }
+      let next = e
+      while (next < n && (p.sampleStack[next]! < 0 || neutral.stacks[p.sampleStack[next]!] || idle.stacks[p.sampleStack[next]!])) next++
+      const direct = next < n && p.sampleStack[next]! >= 0 && immediate.stacks[p.sampleStack[next]!] === 1
+      // the immediate queue runs before the loop goes idle again (an I/O callback came first)
+      let soon = direct
+      for (let k = e; !soon && k < n && !isIdleRow(k); k++) { const st = p.sampleStack[k]!; if (st >= 0 && immediate.stacks[st]) soon = true }
+      const endT = e < n ? p.times[e]! : dur
+      found.push({ r, e, w, long: endT - p.times[r]! >= minRun, direct, soon })
+      r = e
+    }
+    runs = found.length
+    runsIntoLoop = found.filter((x) => x.direct).length
+    // When nearly every idle stretch goes straight into the immediate queue, the loop never waits:
+    // a stretch that first runs an I/O callback and then the immediate queue did not wait either.
+    const loopNeverWaits = runs > 0 && runsIntoLoop >= 0.8 * runs
+    for (const x of found) {
+      const polling = x.direct || (loopNeverWaits && x.soon)
+      if (x.long && !polling) {
+        waiting += x.w
+        for (let k = x.r; k < x.e; k++) rowWaiting[k] = 1
+      } else pollIdle += x.w
+    }
+  }
+  return { waiting, rowWaiting, pollIdle, runs, runsIntoLoop }
+}
+
+/** From the heaviest non-idle root, descend into the heaviest child while it holds `need`; -1 if none. */
+function dominantPath(ctx: RuleContext, idle: StackMaskInfo, need: number): number {
+  const { agg, profile: p } = ctx
+  const tot = agg.stackTotals
+  const children = new Map<number, number[]>()
+  const roots: number[] = []
+  for (let s = 0; s < p.stackParent.length; s++) {
+    if (idle.stacks[s]) continue
+    const par = p.stackParent[s]!
+    if (par < 0) roots.push(s)
+    else {
+      let c = children.get(par)
+      if (!c) children.set(par, (c = []))
+      c.push(s)
+    }
+  }
+  const heaviest = (xs: number[] | undefined) => (xs ?? []).reduce((b, s) => (b < 0 || tot[s]! > tot[b]! ? s : b), -1)
+  let node = heaviest(roots)
+  if (node < 0 || tot[node]! < need) return -1
+  for (;;) {
+    const c = heaviest(children.get(node))
+    if (c < 0 || tot[c]! < need) break
+    node = c
+  }
+  return node
+}
+
+/** With timestamps: the part of the window's time slices that are each busy (>= minCores). */
+function busySliceShare(ctx: RuleContext, idle: StackMaskInfo, rowWaiting: Uint8Array | undefined): { busySlices?: number; slices: number } {
+  const { agg, profile: p } = ctx
+  const T = agg.total
+  const dur = agg.window.durationNs
+  let busySlices: number | undefined
+  let slices = 0
+  if (p.times && dur && dur > 0) {
+    slices = Math.max(4, Math.min(20, Math.round(dur / 250e6)))
+    const width = dur / slices
+    const tot2 = new Float64Array(slices)
+    const lng = new Float64Array(slices)
+    const col = p.values[agg.value]!
+    for (let r = 0; r < p.sampleStack.length; r++) {
+      const b = Math.min(slices - 1, Math.max(0, Math.floor(p.times[r]! / width)))
+      tot2[b]! += col[r]!
+      const s = p.sampleStack[r]!
+      if (rowWaiting ? rowWaiting[r] : s >= 0 && idle.stacks[s]) lng[b]! += col[r]!
+    }
+    const per = agg.recordsIdle ? undefined : T / (agg.window.cores ?? 1) / slices
+    let ok = 0
+    for (let i = 0; i < slices; i++) {
+      const frac = per === undefined ? (tot2[i]! > 0 ? (tot2[i]! - lng[i]!) / tot2[i]! : 0) : tot2[i]! / per
+      if (frac >= ctx.t('minCores')) ok++
+    }
+    busySlices = ok / slices
+  }
+  return { busySlices, slices }
 }

@@ -6,7 +6,7 @@
 import { frameParts, isAcceptSideFrame, isConnectFrame, isConnectLibraryFrame, isServerHandshakeFrame, isLoopTaskFrame, isPeriodicFrame, isScaffoldingFrame } from '../classify.js'
 import type { ConnectEvent, NetworkEvidence } from '../../model/types.js'
 import { stackFrames } from '../../model/builder.js'
-import type { Finding, Rule, RuleContext, Severity } from './types.js'
+import type { Finding, Rule, RuleContext, Severity, StackMaskInfo } from './types.js'
 import { minSeverity } from './types.js'
 import { chain, ladder, median, ms, pct, cores as fmtCores, secs, shortName, trimStack } from './util.js'
 
@@ -257,76 +257,12 @@ export const connectStorm: Rule = {
     const repeats = nf !== undefined && nf.already >= ctx.t('minRepeatConnects')
     if (share < minShare && !repeats) return []
 
-    // Where the connect CPU sits: per leaf stack, first/last connect frame and the periodic caller above.
-    const w = agg.stackWeights
-    const paths = new Map<string, number>()
-    const pathFrames = new Map<string, string[]>()
-    const callerW = new Map<string, { w: number; periodicFrame: string; kind: CallerKind; chain: string; raw: string[] }>()
-    let periodicW = 0
-    let callbackW = 0
-    const callbackRoots = new Map<string, number>()
-    let acceptW = 0
-    const acceptRoots = new Map<string, number>()
-    const directW = new Map<string, number>()
-    for (let s = 0; s < w.length; s++) {
-      if (!connect.stacks[s] || w[s]! <= 0) continue
-      // the process-name root of perf stacks (kind 'program': `connect-storm`) is neither connect nor caller
-      const names = stackFrames(p, s).map((f) => (p.frames[f]!.kind === 'program' ? '' : agg.frameNames[f]!))
-      const info = callerInfo(names)
-      if (!info) continue
-      const path = info.first === info.last ? callerName(names[info.first]!) : `${callerName(names[info.first]!)} -> ${callerName(names[info.last]!)}`
-      paths.set(path, (paths.get(path) ?? 0) + w[s]!)
-      if (!pathFrames.has(path)) pathFrames.set(path, [names[info.first]!, names[info.last]!])
-      const own = nearestOwnFrame(names, info.first)
-      // the accepting side (peers' handshakes into this node, under accept_loop / a TLS acceptor) was
-      // not started by any caller of this node, periodic or not
-      // (the program's own function by its name; below it only a server-side TLS frame: a kernel frame
-      // such as tcp_validate_incoming runs the loopback peer's receive path on a client's stack)
-      const acceptAt = own >= 0 && isAcceptSideFrame(names[own]!) ? own : names.findIndex(isServerHandshakeFrame)
-      if (acceptAt >= 0) {
-        acceptW += w[s]!
-        const root = callerName(names[acceptAt]!)
-        acceptRoots.set(root, (acceptRoots.get(root) ?? 0) + w[s]!)
-      } else if (info.periodic >= 0 && info.kind) {
-        periodicW += w[s]!
-        const key = callerChain(info.callers)
-        const e = callerW.get(key)
-        if (e) e.w += w[s]!
-        else callerW.set(key, { w: w[s]!, periodicFrame: callerName(names[info.periodic]!), kind: info.kind, chain: key, raw: [names[info.periodic]!, ...info.callers] })
-      } else {
-        const cb = names.find((n) => SOCKET_CALLBACK_RE.test(n))
-        if (cb) {
-          callbackW += w[s]!
-          callbackRoots.set(cb, (callbackRoots.get(cb) ?? 0) + w[s]!)
-        } else {
-          const key = callerChain(own >= 0 ? [names[own]!, names[info.first]!] : [names[info.first]!])
-          directW.set(key, (directW.get(key) ?? 0) + w[s]!)
-        }
-      }
-    }
+    const { paths, pathFrames, callerW, periodicW, callbackW, callbackRoots, acceptW, acceptRoots, directW } = connectSites(ctx, connect)
     const topPath = [...paths.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'connect'
     const topCaller = [...callerW.values()].sort((a, b) => b.w - a.w)[0]
     const periodicShareOfConnect = connect.weight > 0 ? periodicW / connect.weight : 0
 
-    // Recurring through the window (needs timestamps).
-    let coverage: number | undefined
-    let slices = 0
-    const dur = agg.window.durationNs
-    if (p.times && dur && dur > 0 && connect.weight > 0) {
-      slices = Math.max(4, Math.min(20, Math.round(dur / 250e6)))
-      const b = agg.buckets(slices, connect.stacks)
-      if (b) {
-        let hit = 0
-        let used = 0
-        for (let i = 0; i < slices; i++) {
-          if (b.rows[i]! === 0) continue
-          used++
-          if (b.masked[i]! > 0) hit++
-        }
-        coverage = used > 0 ? hit / used : undefined
-        slices = used
-      }
-    }
+    const { coverage, slices } = connectCoverage(ctx, connect)
 
     const stackPeriodic = periodicShareOfConnect >= ctx.t('minPeriodicShare') && topCaller !== undefined
     const evidencePeriodic = nf !== undefined && nf.topCaller !== undefined && nf.periodicConnects >= Math.max(1, 0.5 * nf.withInitiator)
@@ -448,6 +384,83 @@ export const connectStorm: Rule = {
     numbers.window = secs(agg.window.durationNs)
     return [ctx.finding({ severity, share, weight: connect.weight, message, frames: [...frames], evidence: { stacks, numbers, notes } })]
   },
+}
+
+
+/** Where the connect CPU sits: per leaf stack, first/last connect frame and the periodic caller above. */
+function connectSites(ctx: RuleContext, connect: StackMaskInfo) {
+  const { agg, profile: p } = ctx
+  const w = agg.stackWeights
+  const paths = new Map<string, number>()
+  const pathFrames = new Map<string, string[]>()
+  const callerW = new Map<string, { w: number; periodicFrame: string; kind: CallerKind; chain: string; raw: string[] }>()
+  let periodicW = 0
+  let callbackW = 0
+  const callbackRoots = new Map<string, number>()
+  let acceptW = 0
+  const acceptRoots = new Map<string, number>()
+  const directW = new Map<string, number>()
+  for (let s = 0; s < w.length; s++) {
+    if (!connect.stacks[s] || w[s]! <= 0) continue
+    // the process-name root of perf stacks (kind 'program': `connect-storm`) is neither connect nor caller
+    const names = stackFrames(p, s).map((f) => (p.frames[f]!.kind === 'program' ? '' : agg.frameNames[f]!))
+    const info = callerInfo(names)
+    if (!info) continue
+    const path = info.first === info.last ? callerName(names[info.first]!) : `${callerName(names[info.first]!)} -> ${callerName(names[info.last]!)}`
+    paths.set(path, (paths.get(path) ?? 0) + w[s]!)
+    if (!pathFrames.has(path)) pathFrames.set(path, [names[info.first]!, names[info.last]!])
+    const own = nearestOwnFrame(names, info.first)
+    // the accepting side (peers' handshakes into this node, under accept_loop / a TLS acceptor) was
+    // not started by any caller of this node, periodic or not
+    // (the program's own function by its name; below it only a server-side TLS frame: a kernel frame
+    // such as tcp_validate_incoming runs the loopback peer's receive path on a client's stack)
+    const acceptAt = own >= 0 && isAcceptSideFrame(names[own]!) ? own : names.findIndex(isServerHandshakeFrame)
+    if (acceptAt >= 0) {
+      acceptW += w[s]!
+      const root = callerName(names[acceptAt]!)
+      acceptRoots.set(root, (acceptRoots.get(root) ?? 0) + w[s]!)
+    } else if (info.periodic >= 0 && info.kind) {
+      periodicW += w[s]!
+      const key = callerChain(info.callers)
+      const e = callerW.get(key)
+      if (e) e.w += w[s]!
+      else callerW.set(key, { w: w[s]!, periodicFrame: callerName(names[info.periodic]!), kind: info.kind, chain: key, raw: [names[info.periodic]!, ...info.callers] })
+    } else {
+      const cb = names.find((n) => SOCKET_CALLBACK_RE.test(n))
+      if (cb) {
+        callbackW += w[s]!
+        callbackRoots.set(cb, (callbackRoots.get(cb) ?? 0) + w[s]!)
+      } else {
+        const key = callerChain(own >= 0 ? [names[own]!, names[info.first]!] : [names[info.first]!])
+        directW.set(key, (directW.get(key) ?? 0) + w[s]!)
+      }
+    }
+  }
+  return { paths, pathFrames, callerW, periodicW, callbackW, callbackRoots, acceptW, acceptRoots, directW }
+}
+
+/** Recurring through the window (needs timestamps): the part of the used time slices holding connect CPU. */
+function connectCoverage(ctx: RuleContext, connect: StackMaskInfo): { coverage?: number; slices: number } {
+  const { agg, profile: p } = ctx
+  let coverage: number | undefined
+  let slices = 0
+  const dur = agg.window.durationNs
+  if (p.times && dur && dur > 0 && connect.weight > 0) {
+    slices = Math.max(4, Math.min(20, Math.round(dur / 250e6)))
+    const b = agg.buckets(slices, connect.stacks)
+    if (b) {
+      let hit = 0
+      let used = 0
+      for (let i = 0; i < slices; i++) {
+        if (b.rows[i]! === 0) continue
+        used++
+        if (b.masked[i]! > 0) hit++
+      }
+      coverage = used > 0 ? hit / used : undefined
+      slices = used
+    }
+  }
+  return { coverage, slices }
 }
 
 function round(x: number, d = 4): number {

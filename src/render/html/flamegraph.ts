@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import type { Profile, ProfileMeta } from '../../model/types.js'
 import { VERSION } from '../../version.js'
 import { buildDiffPayload, buildPayload, payloadJson, type FindingLike, type FlamePayload } from './payload.js'
+import { escapeHtml } from '../escape-html.js'
 
 export type { FindingLike } from './payload.js'
 
@@ -43,9 +44,6 @@ function loadAssets() {
 
 const sha256 = (s: string) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'))
-}
 
 /** Assemble the page. Exported for tests; callers use the two render functions. */
 export function pageFromPayload(payload: FlamePayload): string {

@@ -7,6 +7,7 @@
 import type { Frame, FrameKind, Profile } from '../../model/types.js'
 import { isConnectFrame } from '../../analyze/classify.js'
 import { cpuBasis } from '../../model/cpu-basis.js'
+import { F64List, I32List } from '../../model/growable.js'
 
 export const KINDS: readonly FrameKind[] = ['js', 'native', 'kernel', 'gc', 'idle', 'program', 'unknown']
 
@@ -110,26 +111,6 @@ const strippedKey: FrameKeyFn = (f) => stripLineSuffix(f.name)
 /** Diff: matched by name and source position only, so two formats of one profile line up. */
 const diffKey: FrameKeyFn = (f) => `${f.name}\u0000${f.file ?? ''}\u0000${f.line ?? ''}`
 
-/** Growable Int32 / Float64 columns (JS arrays of 1M numbers are slow and large). */
-class I32 {
-  a: Int32Array
-  n = 0
-  constructor(cap = 1024) { this.a = new Int32Array(cap) }
-  push(x: number) {
-    if (this.n === this.a.length) { const b = new Int32Array(this.a.length * 2); b.set(this.a); this.a = b }
-    this.a[this.n++] = x
-  }
-}
-class F64 {
-  a: Float64Array
-  n = 0
-  constructor(cap = 1024) { this.a = new Float64Array(cap) }
-  push(x: number) {
-    if (this.n === this.a.length) { const b = new Float64Array(this.a.length * 2); b.set(this.a); this.a = b }
-    this.a[this.n++] = x
-  }
-}
-
 export interface TreeInput {
   profile: Profile
   /** Value columns of the profile to read ... */
@@ -160,9 +141,9 @@ interface EmittedTree {
 class TreeAcc {
   readonly frames: Frame[] = []
   private frameIds = new Map<string, number>()
-  readonly parent = new I32()
-  readonly frame = new I32()
-  readonly selfCols: F64[] = []
+  readonly parent = new I32List(1024)
+  readonly frame = new I32List(1024)
+  readonly selfCols: F64List[] = []
   private hKeyP = new Int32Array(1 << 12).fill(-1)
   private hKeyF = new Int32Array(1 << 12)
   private hVal = new Int32Array(1 << 12)
@@ -172,7 +153,7 @@ class TreeAcc {
   constructor(private readonly keyOf: FrameKeyFn, ncols: number, private readonly allowDirect: boolean) {
     this.parent.push(-1)
     this.frame.push(-1)
-    for (let i = 0; i < ncols; i++) { const c = new F64(); c.push(0); this.selfCols.push(c) }
+    for (let i = 0; i < ncols; i++) { const c = new F64List(1024); c.push(0); this.selfCols.push(c) }
   }
 
   get size(): number { return this.parent.n }
