@@ -4,6 +4,7 @@ import { promises as fsp, existsSync } from 'node:fs'
 import { join, basename, dirname } from 'node:path'
 import { EXIT, MeshprofError } from '../util/errors.js'
 import type { NetworkEvidence } from '../model/types.js'
+import { unprofiledCpu, type ThreadCpu } from '../model/threads.js'
 import type { ProbeConnection } from './channel.js'
 import type { ProcessInfo } from './proc.js'
 import { perfScript, type PerfRecording } from './perf.js'
@@ -35,6 +36,8 @@ export interface WriteInput {
   nativePerf?: PerfRecording
   network?: NetworkEvidence
   cpuTimeNs?: number
+  /** CPU per thread over the window (/proc/<pid>/task). */
+  threads?: ThreadCpu[]
   exitedMidWindow?: string
   interrupted: boolean
   warnings: string[]
@@ -54,6 +57,8 @@ export interface WrittenCapture {
   eventLoopBlocked?: boolean
   /** What a blocked event loop cost the evidence, in words (also in the capture file's warnings). */
   loopNotes: string[]
+  /** CPU that threads the profile does not sample burnt, in words (when > ~10% of the process's). */
+  unprofiledCpu?: string
 }
 
 function storedNetwork(conn: ProbeConnection, windowMs: number): StoredNetwork {
@@ -184,6 +189,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
   if (w.conn && !w.eventLoopBlocked && (w.conn.snapshots.length || w.conn.connects.length)) network = storedNetwork(w.conn, durationMs)
   else if (w.network) network = w.network as StoredNetwork
   const node = w.conn?.hello?.node
+  const unprofiled = unprofiledCpu(w.threads, durationMs * 1e6)
   const cap: CaptureFile = {
     meshprof: 'capture',
     version: 1,
@@ -198,6 +204,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
       ...(cpu !== undefined ? { cpuTimeNs: Math.round(cpu) } : {}),
       partial,
       ...(w.eventLoopBlocked ? { eventLoopBlocked: true } : {}),
+      ...(w.threads?.length ? { threads: w.threads.map((t) => ({ ...t, cpuNs: Math.round(t.cpuNs) })) } : {}),
       ...(node ? { node } : {}),
       ...(w.info.exe ? { exe: w.info.exe } : {}),
     },
@@ -248,6 +255,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
     partial,
     ...(w.eventLoopBlocked ? { eventLoopBlocked: true } : {}),
     loopNotes,
+    ...(unprofiled ? { unprofiledCpu: unprofiled.sentence } : {}),
   }
 }
 
