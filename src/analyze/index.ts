@@ -4,6 +4,7 @@
 // (docs/analyze.md); shares are of the process's on-CPU time and cores come from the one CPU basis
 // (src/model/cpu-basis.ts), so analyze, top, flamegraph and diff print the same figures.
 import type { Profile } from '../model/types.js'
+import { unprofiledCpu } from '../model/threads.js'
 import { UsageError } from '../util/errors.js'
 import { ProfileAggregates, makeContext } from './rules/context.js'
 import { RULES, BUILTIN_RULE_IDS } from './rules/index.js'
@@ -144,6 +145,8 @@ export interface ProfileSummary {
   unit: string
   basis: string
   networkEvidence: boolean
+  /** Capture: CPU that threads the profile does not sample burnt (more than ~10% of the process's), in words. */
+  unprofiledCpu?: string
   skipped: Skip[]
 }
 
@@ -172,6 +175,7 @@ export function analyzeProfiles(inputs: readonly AnalyzedInput[], opts: AnalyzeO
     const a = analyzeProfileDetailed(profile, { ...opts, thresholds })
     const vt = profile.valueTypes[opts.value ?? profile.defaultValue] ?? profile.valueTypes[profile.defaultValue]!
     const m = profile.meta
+    const unprofiled = unprofiledCpu(m.threads, m.durationNs)
     profiles.push({
       index,
       input,
@@ -189,6 +193,7 @@ export function analyzeProfiles(inputs: readonly AnalyzedInput[], opts: AnalyzeO
       unit: vt.unit,
       basis: a.window.basis,
       networkEvidence: profile.network !== undefined,
+      ...(unprofiled ? { unprofiledCpu: unprofiled.sentence } : {}),
       skipped: a.skipped,
     })
     for (const f of a.findings) findings.push({ ...f, profile: index })

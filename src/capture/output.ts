@@ -4,6 +4,7 @@ import { promises as fsp, existsSync } from 'node:fs'
 import { join, basename, dirname } from 'node:path'
 import { EXIT, MeshprofError } from '../util/errors.js'
 import type { NetworkEvidence } from '../model/types.js'
+import { unprofiledCpu, type ThreadCpu } from '../model/threads.js'
 import type { ProbeConnection } from './channel.js'
 import type { ProcessInfo } from './proc.js'
 import { perfScript, type PerfRecording } from './perf.js'
@@ -37,6 +38,8 @@ export interface WriteInput {
   network?: NetworkEvidence
   memory?: ProcMemorySampler
   cpuTimeNs?: number
+  /** CPU per thread over the window (/proc/<pid>/task). */
+  threads?: ThreadCpu[]
   exitedMidWindow?: string
   interrupted: boolean
   warnings: string[]
@@ -57,6 +60,8 @@ export interface WrittenCapture {
   eventLoopBlocked?: boolean
   /** What a blocked event loop cost the evidence, in words (also in the capture file's warnings). */
   loopNotes: string[]
+  /** CPU that threads the profile does not sample burnt, in words (when > ~10% of the process's). */
+  unprofiledCpu?: string
 }
 
 function storedNetwork(conn: ProbeConnection, windowMs: number): StoredNetwork {
@@ -194,6 +199,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
   const growth = heapMod?.growthEvidence(w.conn?.heap.active ? w.conn.heap : undefined, w.memory, durationMs)
   if (w.memory && w.backend === 'perf') warnings.push('--heap: a native process has no heap profile (perf samples CPU only); RSS, fds and threads come from /proc')
   const node = w.conn?.hello?.node
+  const unprofiled = unprofiledCpu(w.threads, durationMs * 1e6)
   const cap: CaptureFile = {
     meshprof: 'capture',
     version: 1,
@@ -208,6 +214,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
       ...(cpu !== undefined ? { cpuTimeNs: Math.round(cpu) } : {}),
       partial,
       ...(w.eventLoopBlocked ? { eventLoopBlocked: true } : {}),
+      ...(w.threads?.length ? { threads: w.threads.map((t) => ({ ...t, cpuNs: Math.round(t.cpuNs) })) } : {}),
       ...(node ? { node } : {}),
       ...(w.info.exe ? { exe: w.info.exe } : {}),
     },
@@ -261,6 +268,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
     partial,
     ...(w.eventLoopBlocked ? { eventLoopBlocked: true } : {}),
     loopNotes,
+    ...(unprofiled ? { unprofiledCpu: unprofiled.sentence } : {}),
   }
 }
 

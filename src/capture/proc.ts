@@ -109,12 +109,41 @@ export function isNodeExecutable(exe: string): boolean {
   return /^(node|nodejs)([-_.]?v?\d[\d.]*)?$/.test(base)
 }
 
+/** utime + stime of a /proc stat line (process or thread), ns. */
+function statCpuNs(stat: string): number {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(f[11]) + Number(f[12])) * (1e9 / CLK_TCK)
+}
+
+/** Per thread (tid): its name (comm) and user + system CPU time, ns; empty when the process is gone. */
+export function threadCpuTimes(pid: number): Map<number, { name: string; cpuNs: number }> {
+  const out = new Map<number, { name: string; cpuNs: number }>()
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return out
+  }
+  for (const t of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8')
+      out.set(Number(t), { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpuNs: statCpuNs(stat) })
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return out
+}
+
+/** CPU each thread used between two threadCpuTimes snapshots (threads started in between count from 0). */
+export function threadCpuDelta(before: ReadonlyMap<number, { name: string; cpuNs: number }>, after: ReadonlyMap<number, { name: string; cpuNs: number }>): { tid: number; name: string; cpuNs: number }[] {
+  return [...after.entries()].map(([tid, a]) => ({ tid, name: a.name, cpuNs: Math.max(0, a.cpuNs - (before.get(tid)?.cpuNs ?? 0)) })).sort((x, y) => x.tid - y.tid)
+}
+
 /** User + system CPU time of the whole process, ns; undefined when it is gone. */
 export function cpuTimeNs(pid: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(f[11]) + Number(f[12])) * (1e9 / CLK_TCK)
+    return statCpuNs(readFileSync(`/proc/${pid}/stat`, 'utf8'))
   } catch {
     return undefined
   }

@@ -6,7 +6,7 @@ import { mkdirSync, accessSync, constants as fsc } from 'node:fs'
 import { join, basename } from 'node:path'
 import { CaptureError, EXIT, MeshprofError } from '../util/errors.js'
 import type { NetworkEvidence } from '../model/types.js'
-import { cpuTimeNs, isNodeExecutable, isStopped, pidExists, readProcess, stillSameProcess, unixSocketPaths, type ProcessInfo } from './proc.js'
+import { cpuTimeNs, threadCpuDelta, threadCpuTimes, isNodeExecutable, isStopped, pidExists, readProcess, stillSameProcess, unixSocketPaths, type ProcessInfo } from './proc.js'
 import { ProbeChannel, ProbeConnection, connectAgent } from './channel.js'
 import { attachInspector, rescueInspector } from './inspector.js'
 import { checkPerf, perfError, PerfRecording, type PerfCheck } from './perf.js'
@@ -79,6 +79,9 @@ interface Target {
   sampler?: ProcNetSampler
   memory?: ProcMemorySampler
   cpu0?: number
+  /** Per-thread CPU at the window start and end (/proc/<pid>/task). */
+  threads0?: ReturnType<typeof threadCpuTimes>
+  threads1?: ReturnType<typeof threadCpuTimes>
   startEpochMs?: number
   stopEpochMs?: number
   exitedMidWindow?: string
@@ -341,6 +344,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
       t.startEpochMs = t.profileStartEpochMs
       log(`meshprof: pid ${t.info.pid} (${t.name}): its event loop is blocked; the CPU profile runs through the inspector, network evidence waits for the loop`)
     }
+    t.threads0 = threadCpuTimes(t.info.pid)
   }))
   const running = live.filter((t) => !t.error)
   const starts = running.map((t) => t.startEpochMs!).filter((x) => Number.isFinite(x))
@@ -388,6 +392,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   windowClosed = true
   for (const t of running) {
     t.stopEpochMs = stopAt
+    if (t.threads0?.size) t.threads1 = threadCpuTimes(t.info.pid)
     if (t.conn && !t.conn.end && !t.conn.isClosed) t.conn.stop()
   }
   const network = new Map<Target, NetworkEvidence>()
@@ -446,6 +451,8 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
         network: network.get(t),
         memory: t.memory,
         cpuTimeNs: t.perf && t.cpu0 !== undefined && cpuEnd !== undefined ? cpuEnd - t.cpu0 : undefined,
+        // perf samples every thread; the inspector and the agent profile the main thread (tid = pid)
+        threads: t.threads0 && t.threads1?.size ? threadCpuDelta(t.threads0, t.threads1).map((x) => ({ ...x, profiled: t.backend === 'perf' || x.tid === t.info.pid })) : undefined,
         exitedMidWindow: t.exitedMidWindow,
         interrupted,
         warnings: t.warnings,

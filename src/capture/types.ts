@@ -1,5 +1,6 @@
 // Shapes shared by the capture back-ends, the orchestration and the capture-file importer.
 import type { GrowthEvidence, NetworkEvidence } from '../model/types.js'
+import type { ThreadCpu } from '../model/threads.js'
 
 export type Backend = 'inspector' | 'agent' | 'perf'
 export const BACKENDS: readonly Backend[] = ['inspector', 'agent', 'perf']
@@ -24,6 +25,8 @@ export interface CaptureFile {
      * the CPU profile came through the inspector, and there is no network evidence.
      */
     eventLoopBlocked?: boolean
+    /** CPU per thread over the window (/proc/<pid>/task/<tid>/stat), and whether the profile samples it. */
+    threads?: ThreadCpu[]
     node?: string
     exe?: string
   }

@@ -11,6 +11,7 @@
 import { dirname, join, basename, isAbsolute, normalize, sep } from 'node:path'
 import type { ConnectEvent, NetworkEvidence, Profile, SocketSnapshot } from '../model/types.js'
 import { ProfileBuilder } from '../model/builder.js'
+import type { ThreadCpu } from '../model/threads.js'
 import { MalformedInputError, MeshprofError } from '../util/errors.js'
 import type { DirectoryListing, FormatId, ImportContext, ImportOptions, Importer, LoadOptions } from './types.js'
 import { openInput, type InputSource } from './source.js'
@@ -123,6 +124,7 @@ async function loadCapture(json: Json, name: string, options: ImportOptions, ctx
   const rate = num(proc.rateHz)
   const durationMs = num(proc.durationMs)
   const startMs = num(proc.startTimeMs)
+  const threads = parseThreads(proc.threads, name)
   const nativeFile = isObj(json.native) ? insideDir(name, json.native.file, 'native.file') : undefined
   return profiles.map((p) => ({
     ...p,
@@ -137,6 +139,7 @@ async function loadCapture(json: Json, name: string, options: ImportOptions, ctx
       ...(startMs !== undefined ? { startTimeNs: startMs * 1e6 } : {}),
       ...(num(proc.cpuTimeNs) !== undefined ? { cpuTimeNs: num(proc.cpuTimeNs)! } : {}),
       ...(proc.eventLoopBlocked === true ? { eventLoopBlocked: true } : {}),
+      ...(threads ? { threads } : {}),
       sourceFormat: p.meta.sourceFormat ?? rawFormat ?? 'capture',
       extra: {
         ...(p.meta.extra ?? {}),
@@ -151,6 +154,17 @@ async function loadCapture(json: Json, name: string, options: ImportOptions, ctx
     ...(network ? { network } : {}),
     ...(growth ? { growth } : {}),
   }))
+}
+
+function parseThreads(x: unknown, name: string): ThreadCpu[] | undefined {
+  if (x === undefined) return undefined
+  if (!Array.isArray(x)) throw new MalformedInputError('capture', `${name}: process.threads must be a list`)
+  return x.map((t, i) => {
+    if (!isObj(t) || num(t.tid) === undefined || num(t.cpuNs) === undefined || num(t.cpuNs)! < 0 || typeof t.name !== 'string' || typeof t.profiled !== 'boolean') {
+      throw new MalformedInputError('capture', `${name}: process.threads[${i}] needs tid, name, cpuNs >= 0 and profiled`)
+    }
+    return { tid: num(t.tid)!, name: t.name, cpuNs: num(t.cpuNs)!, profiled: t.profiled }
+  })
 }
 
 async function loadMesh(json: Json, name: string, options: ImportOptions, ctx: ImportContext): Promise<Profile[]> {

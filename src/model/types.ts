@@ -1,6 +1,7 @@
 // The one in-memory profile model. Every importer builds one of these, every
 // exporter, report, rule and renderer reads one. It depends on nothing else in src/.
 import type { LabelColumns } from './labels.js'
+import type { ThreadCpu } from './threads.js'
 export type { LabelColumns, LabelSet, LabelValue } from './labels.js'
 
 /** What kind of code a frame is. Used for colouring and for rules (idle/gc are not "work"). */
@@ -108,6 +109,8 @@ export interface ProfileMeta {
    * network evidence.
    */
   eventLoopBlocked?: boolean
+  /** Capture: CPU per thread of the process over the window (/proc), and whether the profile samples it. */
+  threads?: ThreadCpu[]
   /** Anything else worth keeping (pprof comments, perf event name, ...). */
   extra?: Record<string, unknown>
 }

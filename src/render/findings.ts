@@ -76,6 +76,7 @@ export function renderReport(r: AnalysisReport, opts: RenderReportOptions = {}):
   for (const p of r.profiles) {
     const fs = r.findings.filter((f) => f.profile === p.index && shown(f))
     out.push(st.bold(`== ${profileHeader(r, p.index)}`))
+    if (p.unprofiledCpu) out.push(st.yellow(termSafe(p.unprofiledCpu)))
     if (fs.length) out.push(renderFindings(fs, opts).trimEnd())
     else out.push(st.dim(`no findings at or above ${level}`))
     if (opts.showSkipped !== false && p.skipped.length) {

@@ -199,6 +199,21 @@ test('busy-wait: a setImmediate re-poll loop (V8: short idle between turns ends 
   assert.match(f[0]!.evidence.notes.join('\n'), /the event loop never waited for an event/)
 })
 
+test('busy-wait: no finding from crumbs: an idle main thread (the CPU burnt by a worker) with a few re-poll samples', () => {
+  // 4 s, the process measured at 1.08 cores (a worker hashing), the main thread idle but for 0.1% of
+  // its samples, all on one re-poll path: 100% of the busy samples, 0.1% of all
+  const p = timeline({
+    durationMs: 4000, meta: { cpuTimeNs: 4.34e9 },
+    at: (_t, i) => (i % 1000 === 0 ? 'processImmediate;selectLoop;recvEvent' : '(idle)'),
+  })
+  assert.deepEqual(byRule(analyzeProfile(p), 'busy-wait'), [])
+  // the floor is what keeps it quiet: without it the crumbs pass every other gate
+  const open = byRule(analyzeProfile(p, { thresholds: { 'busy-wait.minPathShareOfAll': 0 } }), 'busy-wait')
+  assert.equal(open.length, 1)
+  assert.equal(open[0]!.evidence.numbers.pathShareOfBusy, 1)
+  assert.ok((open[0]!.evidence.numbers.pathShareOfAll as number) < 0.01)
+})
+
 test('busy-wait: a busy but healthy node that waits between ticks is not flagged', () => {
   const p = timeline({
     durationMs: 3000,

@@ -88,3 +88,20 @@ test('folded parser: CRLF, comments, two-count diff lines, fractional weights', 
   assert.equal(totalWeight(d, 0), 3)
   assert.equal(totalWeight(d, 1), 4)
 })
+
+test('unprofiledCpu: said when threads the profile does not sample burn more than 10% of the process CPU', async () => {
+  const { unprofiledCpu } = await import('../../src/model/threads.js')
+  const s = 1e9
+  const threads = [
+    { tid: 10, name: 'node', cpuNs: 0.11 * s, profiled: true },
+    { tid: 11, name: 'libuv-worker', cpuNs: 0.5 * s, profiled: false },
+    { tid: 12, name: 'libuv-worker', cpuNs: 0.47 * s, profiled: false },
+    { tid: 13, name: 'V8 DefaultWorke', cpuNs: 0, profiled: false },
+  ]
+  const u = unprofiledCpu(threads, s)!
+  assert.equal(u.sentence, "0.97 of 1.08 cores ran in threads that were not profiled (2 threads: 2x 'libuv-worker' 0.97)")
+  assert.deepEqual(u.threads.map((t) => t.tid), [11, 12])
+  // 9% unexplained: not worth a sentence; nor CPU nobody measured
+  assert.equal(unprofiledCpu([{ tid: 10, name: 'node', cpuNs: 0.91 * s, profiled: true }, { tid: 11, name: 'node', cpuNs: 0.09 * s, profiled: false }], s), undefined)
+  assert.equal(unprofiledCpu(undefined, s), undefined)
+})

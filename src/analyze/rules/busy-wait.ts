@@ -48,6 +48,7 @@ export const busyWait: Rule = {
   thresholds: {
     minCores: { default: 0.85, min: 0, description: 'average CPU cores the process (V8: the main thread) must hold over the window' },
     minPathShare: { default: 0.6, min: 0, max: 1, description: 'share of the busy (non-idle, non-blocking) samples that one path from the root must hold' },
+    minPathShareOfAll: { default: 0.25, min: 0, max: 1, description: 'share of ALL samples (idle included) that the path must hold: a path of a few samples on an idle thread is no spin, whatever its share of the busy ones' },
     maxBlockingShare: { default: 0.05, min: 0, max: 1, description: 'at most this share of all samples blocked: blocking / parking frames, or idle stretches of at least minIdleRunMs' },
     minIdleRunMs: { default: 10, min: 0, description: 'idle shorter than this (V8 (idle) between two setImmediate turns) is the loop polling, not blocking; at least 5 sampling periods' },
     minBusySlices: { default: 0.8, min: 0, max: 1, description: 'with timestamps: part of the window\'s time slices that must each be busy (>= minCores)' },
@@ -101,6 +102,9 @@ export const busyWait: Rule = {
     const need = ctx.t('minPathShare') * busyWeight
     const node = dominantPath(ctx, idle, need)
     if (node < 0) return []
+    // No finding from crumbs: the busy samples can be a handful when the profiled thread idles while
+    // other threads (workers, the libuv pool) burn the process's CPU.
+    if (tot[node]! < ctx.t('minPathShareOfAll') * T) return []
     const names = agg.names(node)
     // Under the path end: the heaviest leaf stacks tell what the loop does.
     const under = new Uint8Array(p.stackFrame.length)
@@ -126,7 +130,7 @@ export const busyWait: Rule = {
     const shown = chain([...names.map(shortName), ...leaf.slice(names.length)], 6)
     const notes: string[] = []
     notes.push(`${busy >= 0.995 ? 'a whole' : busy.toFixed(2)} core${busy >= 0.995 || busy > 1 ? '' : 's'} busy over ${dur ? (dur / 1e9).toFixed(1) + ' s' : 'the window'} (${busyBasis}); blocked / parked: ${pct(blockingShare)} of samples`)
-    notes.push(`the path holds ${pct(pathOfBusy)} of the busy samples (${pct(pathShare)} of all)`)
+    notes.push(`the path holds ${pct(pathOfBusy)} of the busy samples (${pct(tot[node]! / T)} of all samples)`)
     if (pollIdle > 0) notes.push(`the event loop never waited for an event: ${runsIntoLoop} of ${runs} idle stretches (${pct(pollIdle / T)} of samples: polling, or the OS running other processes) went straight back into the immediate queue`)
     if (cpu !== undefined && dur && cpu / dur < busy - 0.1) notes.push(`the OS gave it ${(cpu / dur).toFixed(2)} cores of CPU time: the machine was shared; alone it takes a whole core`)
     if (busySlices !== undefined) notes.push(`busy in ${Math.round(busySlices * slices)} of ${slices} time slices`)
@@ -136,6 +140,7 @@ export const busyWait: Rule = {
       busyCores: round(busy),
       pathShare: round(pathShare),
       pathShareOfBusy: round(pathOfBusy),
+      pathShareOfAll: round(tot[node]! / T),
       blockingShare: round(blockingShare),
       pollIdleShare: round(pollIdle / T),
       loopShortShare: round(spin.shortShare),

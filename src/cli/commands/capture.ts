@@ -152,6 +152,7 @@ export async function printOutcome(o: CaptureOutcome, io: Io, opts: { json?: boo
     const net = r.connects !== undefined ? `, ${r.connects} connects${r.alreadyConnected ? ` (${r.alreadyConnected} to already-connected peers)` : ''}` : ''
     lines.push(`  ${termSafe(r.name)} pid ${r.pid} via ${r.backend}: ${secs(r.durationMs)}, ${cpu}${net}${r.partial ? st.yellow(' [partial]') : ''}`)
     lines.push(st.dim(`    ${rel(r.captureFile!)}${r.profileFile ? `  ${rel(r.profileFile)}` : ''}${r.pprofFile && r.pprofFile !== r.profileFile ? `  ${rel(r.pprofFile)}` : ''}${r.nativeFile ? `  ${rel(r.nativeFile)}` : ''}`))
+    if (r.unprofiledCpu) lines.push(st.yellow(`    ${termSafe(r.unprofiledCpu)}`))
     for (const w of r.warnings) lines.push(st.yellow(`    warning: ${termSafe(w)}`))
   }
   if (o.meshFile) lines.push(st.dim(`  mesh summary: ${rel(o.meshFile)}`))
