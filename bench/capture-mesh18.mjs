@@ -7,11 +7,12 @@
 // files, `elapsedMs`), attach time, spread of window starts, and the load average.
 // Env: NODES (18), WINDOW_S (8), ROUNDS (2), HOGS (2; 0 for a quiet host).
 // Port 9229 is machine-wide: the bench takes the same lock as the inspector tests when flock(1) exists.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { children, startProc } from './_capture-target.mjs'
 
 const LOCK = '/tmp/meshprof-inspector-tests.lock'
 const FLOCK = ['/usr/bin/flock', '/bin/flock'].find((p) => existsSync(p))
@@ -28,24 +29,11 @@ const WINDOW_S = Number(process.env.WINDOW_S ?? 8)
 const ROUNDS = Number(process.env.ROUNDS ?? 2)
 const HOGS = Number(process.env.HOGS ?? 2)
 const work = mkdtempSync(join(tmpdir(), 'meshprof-bench-mesh18-'))
-const children = new Set()
 const cleanup = () => { for (const c of children) try { c.kill('SIGKILL') } catch { /* gone */ } rmSync(work, { recursive: true, force: true }) }
 process.on('exit', cleanup)
 process.on('SIGINT', () => process.exit(130))
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-function startProc(cmd, args, opts = {}) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
-  children.add(child)
-  child.on('exit', () => children.delete(child))
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (d) => { out += d; if (out.length > 8e6) out = out.slice(-4e6) })
-  child.stderr.setEncoding('utf8').on('data', (d) => { err += d })
-  const exited = new Promise((r) => child.on('exit', (code) => r(code)))
-  return { child, out: () => out, err: () => err, exited }
-}
 
 for (let i = 0; i < HOGS; i++) startProc(process.execPath, ['-e', 'for (;;) Math.sqrt(Math.random())'])
 

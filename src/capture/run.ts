@@ -86,6 +86,9 @@ async function rescueAgent(a: Agent): Promise<void> {
   }
 }
 
+// Longer than ~150 lines: the child's whole life in order (spawn with the agent preloaded, the window,
+// Ctrl-C forwarding, the blocked-loop rescue, --stop, waiting for it) shares the child, its agents
+// and the signal handlers; read top to bottom it is one sequence of what happens to the user's command.
 export async function runWithAgent(opts: RunOptions): Promise<RunOutcome> {
   const log = opts.log ?? (() => {})
   if (opts.cmd.length === 0) throw new CaptureError('name a command to run after --', EXIT.USAGE)

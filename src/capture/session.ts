@@ -170,6 +170,10 @@ function asMeshprofError(e: unknown): MeshprofError {
   return new CaptureError((e as Error)?.message ?? String(e))
 }
 
+// Longer than ~150 lines, as numbered phases (1. check every pid before anything is sent, 2. attach,
+// 3. start all windows at once, 4. the window, 5. stop and collect, then write): the phases share the
+// attach state (channels, the interrupted / window-closed flags, `abandon`), and the order of sending
+// nothing before every pid checks out is easiest to see — and to keep — in one place.
 export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   const log = opts.log ?? (() => {})
   const T0 = Date.now()
