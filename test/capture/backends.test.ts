@@ -13,8 +13,8 @@ after(killAll)
 
 // Line 1: a named function; line 2: two anonymous arrow functions (columns 13 and 30).
 const APP = [
-  'const work = function work() { let x = 0; for (let i = 0; i < 3e5; i++) x += Math.sqrt(i); return x }',
-  "setInterval(() => { work(); (() => { let y = 0; for (let i = 0; i < 2e5; i++) y += i % 7; return y })() }, 5)",
+  'const work = function work() { let x = 0; for (let i = 0; i < 3e6; i++) x += Math.sqrt(i); return x }',
+  "setInterval(() => { work(); (() => { let y = 0; for (let i = 0; i < 2e6; i++) y += i % 7; return y })() }, 5)",
   "console.log('ready', process.pid)",
 ].join('\n') + '\n'
 

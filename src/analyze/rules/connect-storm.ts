@@ -291,11 +291,14 @@ export const connectStorm: Rule = {
     if (byNameOnly) severity = minSeverity(severity, share >= ctx.t('highShare') ? 'high' : 'medium')
     const connectCores = agg.cores(connect.weight)
     let healthyNote: string | undefined
-    if (nf !== undefined && nf.connects > 0 && !tickRate) {
-      // the capture counted every outgoing connect: none re-joins a connected peer at tick rate
+    if (nf !== undefined && !tickRate && (nf.connects > 0 || !(stackPeriodic || recurring))) {
+      // the capture counted every outgoing connect: none re-joins a connected peer at tick rate (or there
+      // were none, and nothing on the stacks recurs: a few handshakes, e.g. a connection being set up)
       if (share < minShare) return []
       severity = 'info'
-      healthyNote = nf.already > 0
+      healthyNote = nf.connects === 0
+        ? 'not a storm: no outgoing connect in the window, and no periodic caller or recurring connect work on the stacks'
+        : nf.already > 0
         ? `not a storm: ${nf.already} connect${nf.already === 1 ? '' : 's'} to ${nf.peersAlready} already-connected peer${nf.peersAlready === 1 ? '' : 's'} is ${perPeerPerMinute.toFixed(0)} per peer per minute (a tick re-joining peers makes ${ctx.t('tickRepeatsPerPeerMinute')}+): connection recycling (make-before-break), not a periodic re-join`
         : 'not a storm: every connect in the window went to a peer that was not connected (connection setup)'
     } else if (!tickRate && connectCores !== undefined && connectCores < ctx.t('minCores')) {
