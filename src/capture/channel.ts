@@ -37,6 +37,22 @@ export interface ProbeEnd {
   windowOffsetMs?: number
 }
 
+/** A worker thread of the target, as the probe saw it in the window (inspector back-end). */
+export interface ProbeWorker {
+  threadId: number
+  /** The Worker's `name` option ('' when not set). */
+  name: string
+  /** OS thread id (/proc/thread-self inside the worker), when known. */
+  tid?: number
+  /** ms into the window when its profiler was attached (0 for a worker running at the start). */
+  startMs: number
+  /** It started in the window and waited for its profiler: profiled from its first line. */
+  fromStart: boolean
+  /** Its V8 CPU profile (wprofile), or why there is none (wlost). */
+  profile?: unknown
+  lost?: string
+}
+
 /** Everything one probe sent, as it arrived (over its socket, or handed over by a rescue). */
 export class ProbeConnection {
   hello?: ProbeHello
@@ -49,6 +65,8 @@ export class ProbeConnection {
   readonly connects: Array<{ t: number; r: string; tls: boolean; s: number; a: boolean }> = []
   readonly snapshots: SocketSnapshot[] = []
   profile?: { format: string; data: unknown }
+  /** Worker threads profiled in the window (inspector), with their profiles or why they have none. */
+  readonly workers: ProbeWorker[] = []
   /** capture --heap: what the probe's heap recorder sent (see heap-probe.ts). */
   readonly heap = new ProbeHeap()
   end?: ProbeEnd
@@ -159,6 +177,15 @@ export class ProbeConnection {
       case 'profile':
         this.profile = { format: String(m.format), data: m.data }
         break
+      case 'wprofile':
+      case 'wlost': {
+        const w: ProbeWorker = { threadId: Number(m.threadId) || 0, name: typeof m.name === 'string' ? m.name : '', startMs: Number(m.startMs) || 0, fromStart: m.fromStart === true }
+        if (Number.isInteger(m.tid) && (m.tid as number) > 0) w.tid = m.tid as number
+        if (m.k === 'wprofile') w.profile = m.data
+        else w.lost = String(m.reason)
+        this.workers.push(w)
+        break
+      }
       case 'end':
         this.end = m as unknown as ProbeEnd
         for (const w of this.endWaiters.splice(0)) w()

@@ -8,7 +8,7 @@ import { unprofiledCpu, type ThreadCpu } from '../model/threads.js'
 import type { ProbeConnection } from './channel.js'
 import type { ProcessInfo } from './proc.js'
 import { perfScript, type PerfRecording } from './perf.js'
-import type { Backend, CaptureFile, MeshFile, StoredNetwork } from './types.js'
+import type { Backend, CaptureFile, CaptureWorker, MeshFile, StoredNetwork } from './types.js'
 import type { ProcMemorySampler } from './procmem.js'
 
 export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
@@ -118,6 +118,27 @@ export function cutCpuprofile(prof: RawCpuprofile, offsetMs: number): RawCpuprof
   }
 }
 
+/** The worker threads' profiles, each in its own file (raw data, written before the capture file). */
+async function writeWorkerProfiles(dir: string, pid: number, conn: ProbeConnection, warnings: string[]): Promise<CaptureWorker[]> {
+  const out: CaptureWorker[] = []
+  const seen = new Set<number>()
+  for (const pw of conn.workers) {
+    if (seen.has(pw.threadId)) continue // a worker is reported once; ignore a repeat
+    seen.add(pw.threadId)
+    const cw: CaptureWorker = { threadId: pw.threadId, name: pw.name, ...(pw.tid ? { tid: pw.tid } : {}), startMs: pw.startMs, fromStart: pw.fromStart }
+    if (pw.profile && typeof pw.profile === 'object') {
+      const file = `node-${pid}.worker-${pw.threadId}.cpuprofile`
+      await writeAtomic(join(dir, file), JSON.stringify(pw.profile))
+      cw.profile = { format: 'cpuprofile', file }
+    } else {
+      cw.lost = pw.lost ?? 'no profile'
+      warnings.push(`worker ${pw.threadId}${pw.name ? ` (${pw.name})` : ''}: no profile: ${cw.lost}`)
+    }
+    out.push(cw)
+  }
+  return out
+}
+
 export const LOOP_BLOCKED_WARNING = 'event loop blocked for the whole window: no network evidence (the main thread never yielded: a busy-wait or CPU hog in synchronous code)'
 
 /** What a blocked event loop cost the window's evidence, in words. */
@@ -138,6 +159,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
   const warnings = [...w.warnings]
   let profile: CaptureFile['profile']
   let native: CaptureFile['native']
+  let workers: CaptureWorker[] | undefined
   let partial = Boolean(w.exitedMidWindow)
   const loopNotes: string[] = []
   if (w.exitedMidWindow) warnings.push(w.exitedMidWindow)
@@ -159,6 +181,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
       partial = true
       warnings.push(`no CPU profile: pid ${pid} went away before handing it over${w.conn.errors.length ? ` (${w.conn.errors[0]})` : ''}`)
     }
+    workers = await writeWorkerProfiles(w.dir, pid, w.conn, warnings)
     for (const e of w.conn.errors) if (!warnings.some((x) => x.includes(e))) warnings.push(e)
     loopNotes.push(...loopWarnings(w.conn, Boolean(w.eventLoopBlocked)))
     warnings.push(...loopNotes)
@@ -220,6 +243,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
     },
     ...(profile ? { profile } : {}),
     ...(native ? { native } : {}),
+    ...(workers?.length ? { workers } : {}),
     ...(network ? { network } : {}),
     ...(heapFile ? { heap: { format: 'pprof' as const, file: basename(heapFile) } } : {}),
     ...(growth ? { growth } : {}),
@@ -235,7 +259,8 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
       const { loadProfiles } = await import('../formats/index.js')
       const { toPprof } = await import('../formats/pprof-export.js')
       const { mergeProfiles } = await import('../model/ops.js')
-      const { profiles } = await loadProfiles(join(w.dir, profile.file), { format: profile.format })
+      // with worker threads, the capture file itself: one profile with a root per thread
+      const { profiles } = workers?.some((x) => x.profile) ? await loadProfiles(captureFile, { format: 'capture' }) : await loadProfiles(join(w.dir, profile.file), { format: profile.format })
       const p = profiles.length === 1 ? profiles[0]! : mergeProfiles(profiles)
       const out = join(w.dir, `${w.name}-${pid}.pb.gz`)
       if (!existsSync(out)) {

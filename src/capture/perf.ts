@@ -166,7 +166,8 @@ export async function perfScript(dataFile: string, outFile: string, timeoutMs = 
   await new Promise<void>((resolve, reject) => {
     const out = createWriteStream(outFile)
     // --no-inline: addr2line for inlined frames takes minutes on a large binary such as node.
-    const p = spawn('perf', ['script', '-i', dataFile, '--no-inline'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // -F +pid: event lines say comm pid/tid, so --tid names threads as comm-pid/tid.
+    const p = spawn('perf', ['script', '-i', dataFile, '--no-inline', '-F', '+pid'], { stdio: ['ignore', 'pipe', 'pipe'] })
     let err = ''
     p.stderr.setEncoding('utf8')
     p.stderr.on('data', (d: string) => { if (err.length < 8192) err += d })

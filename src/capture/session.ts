@@ -455,8 +455,9 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
         network: network.get(t),
         memory: t.memory,
         cpuTimeNs: t.perf && t.cpu0 !== undefined && cpuEnd !== undefined ? cpuEnd - t.cpu0 : undefined,
-        // perf samples every thread; the inspector and the agent profile the main thread (tid = pid)
-        threads: t.threads0 && t.threads1?.size ? threadCpuDelta(t.threads0, t.threads1).map((x) => ({ ...x, profiled: t.backend === 'perf' || x.tid === t.info.pid })) : undefined,
+        // perf samples every thread; the inspector and the agent profile the main thread (tid = pid),
+        // the inspector also the worker threads it got a profile of
+        threads: t.threads0 && t.threads1?.size ? threadCpuDelta(t.threads0, t.threads1).map((x) => ({ ...x, profiled: t.backend === 'perf' || x.tid === t.info.pid || Boolean(t.conn?.workers.some((w) => w.tid === x.tid && w.profile)) })) : undefined,
         exitedMidWindow: t.exitedMidWindow,
         interrupted,
         warnings: t.warnings,

@@ -32,6 +32,12 @@ export interface CaptureFile {
   }
   /** Raw profile, relative to the capture file. Absent when the target died before handing it over. */
   profile?: { format: 'cpuprofile' | 'pprof' | 'perf-script'; file: string }
+  /**
+   * Inspector: every worker thread profiled in the window, each its own V8 CPU profile. A worker
+   * without `profile` was seen but not profiled (`lost` says why: it exited before the window ended,
+   * the main thread's loop was blocked at the end, ...).
+   */
+  workers?: CaptureWorker[]
   native?: { format: 'perf-script'; file: string }
   /** pprof copy that `go tool pprof` reads. */
   pprof?: { file: string }
@@ -45,6 +51,20 @@ export interface CaptureFile {
   /** capture --heap: handles, used heap, RSS/fds/threads and the main allocation sites over the window. */
   growth?: GrowthEvidence
   warnings: string[]
+}
+
+export interface CaptureWorker {
+  threadId: number
+  /** The Worker's `name` option, '' when not set. */
+  name: string
+  /** OS thread id, when known (it marks the thread profiled in process.threads). */
+  tid?: number
+  /** ms into the window when its profiler started; 0 = running at the window start. */
+  startMs: number
+  /** Started in the window and profiled from its first line. */
+  fromStart: boolean
+  profile?: { format: 'cpuprofile'; file: string }
+  lost?: string
 }
 
 export type StoredNetwork = Omit<NetworkEvidence, 'connects'> & {

@@ -4,7 +4,7 @@ import { dirname, basename, join } from 'node:path'
 import type { Argv } from 'yargs'
 import { loadProfile, loadProfiles, FORMAT_IDS, type LoadOptions } from '../formats/index.js'
 import type { Profile } from '../model/types.js'
-import { filterProfile } from '../model/ops.js'
+import { filterProfile, threadNames } from '../model/ops.js'
 import { EXIT, MeshprofError, UsageError } from '../util/errors.js'
 import type { Io } from './io.js'
 
@@ -13,6 +13,7 @@ export interface InputArgs {
   'sample-type'?: string
   verbose?: boolean
   color?: boolean
+  tid?: boolean
 }
 
 /** --format / --sample-type, shared by every command that reads a profile. */
@@ -20,12 +21,14 @@ export function withInputOptions<T>(y: Argv<T>) {
   return y
     .option('format', { type: 'string', choices: FORMAT_IDS, describe: 'input format (default: detected from the content)' })
     .option('sample-type', { type: 'string', describe: 'value column to use, any format: a type name (cpu, samples, alloc_space), type/unit or index (default: the format\'s own, for pprof the last one as go tool pprof)' })
+    .option('tid', { type: 'boolean', describe: 'perf script: one root per thread, named comm-pid/tid (as stackcollapse-perf.pl --tid), instead of one per process name' })
 }
 
 export interface FilterArgs {
   focus?: string
   ignore?: string
   hide?: string
+  thread?: string
 }
 
 export function withFilterOptions<T>(y: Argv<T>) {
@@ -33,6 +36,7 @@ export function withFilterOptions<T>(y: Argv<T>) {
     .option('focus', { type: 'string', describe: 'keep only samples with a frame matching this regex' })
     .option('ignore', { type: 'string', describe: 'drop samples with a frame matching this regex' })
     .option('hide', { type: 'string', describe: 'remove frames matching this regex from stacks (keep the samples)' })
+    .option('thread', { type: 'string', describe: "keep only the threads whose name matches this regex (a capture's [main] / [worker N] name roots; perf's process or thread roots, see --tid)" })
 }
 
 export function regexOption(name: string, src: string | undefined): RegExp | undefined {
@@ -45,13 +49,21 @@ export function regexOption(name: string, src: string | undefined): RegExp | und
 }
 
 export function applyFilters(p: Profile, a: FilterArgs): Profile {
-  return filterProfile(p, { focus: regexOption('focus', a.focus), ignore: regexOption('ignore', a.ignore), hide: regexOption('hide', a.hide) })
+  const thread = regexOption('thread', a.thread)
+  if (thread) {
+    const names = threadNames(p)
+    if (!names.some((n) => thread.test(n))) {
+      throw new UsageError(`--thread ${a.thread}: no thread matches; ${names.length ? `threads: ${names.slice(0, 12).join(', ')}${names.length > 12 ? `, and ${names.length - 12} more` : ''}` : 'the profile has no thread roots (a capture with worker threads, or perf script with --tid)'}`)
+    }
+  }
+  return filterProfile(p, { focus: regexOption('focus', a.focus), ignore: regexOption('ignore', a.ignore), hide: regexOption('hide', a.hide), thread: regexOption('thread', a.thread) })
 }
 
 export function loadOptions(a: InputArgs, io: Io, extra: Partial<LoadOptions> = {}): LoadOptions {
   return {
     format: a.format,
     sampleType: a['sample-type'],
+    ...(a.tid ? { perf: { tid: true } } : {}),
     warn: (m) => { if (io.verbose) io.err(`meshprof: warning: ${m}\n`) },
     onDetect: (file, format, gz) => { if (io.verbose) io.err(`meshprof: ${file}: detected ${format}${gz ? ' (gzip)' : ''}\n`) },
     ...extra,

@@ -197,12 +197,12 @@ function keyTable(by: DiffBy, stripLines: boolean, stripHex: boolean): KeyTable 
 
 /** Self and total weight (and cores) per key over every node of one side, after the filters. */
 function accumulate(side: DiffInput, cpus: NodeCpu[], table: KeyTable, basis: DiffBasis, opts: DiffOptions): Acc {
-  const filtered = Boolean(opts.focus || opts.ignore || opts.hide)
+  const filtered = Boolean(opts.focus || opts.ignore || opts.hide || opts.thread)
   const keys = table.keys
   const acc = newAcc()
   side.nodes.forEach((n, ni) => {
     const c = cpus[ni]!
-    const p = filtered ? filterProfile(n.profile, { focus: opts.focus, ignore: opts.ignore, hide: opts.hide }) : n.profile
+    const p = filtered ? filterProfile(n.profile, { focus: opts.focus, ignore: opts.ignore, hide: opts.hide, thread: opts.thread }) : n.profile
     const v = p.defaultValue
     const busy = filtered ? busyWeight(p, v) : c.busy
     acc.busy += busy
@@ -332,7 +332,7 @@ function buildRows({ table, accB, accA, sumB, sumA, basis, by, stripLines, strip
       ...(f.module !== undefined ? { module: f.module } : {}),
       kind: f.kind,
       connect: by === 'function' ? isConnectFrame({ ...f, name }) : isConnectFrame(name),
-      context: (f.kind === 'program' && f.name !== '(program)') || (covers(accB, sumB.total, k) && covers(accA, sumA.total, k)) || passThrough(f.name, delta),
+      context: (f.kind === 'program' && f.name !== '(program)') || f.kind === 'thread' || (covers(accB, sumB.total, k) && covers(accA, sumA.total, k)) || passThrough(f.name, delta),
       before: b,
       after: a,
       delta,
@@ -389,6 +389,7 @@ export function diff(before: DiffInput, after: DiffInput, opts: DiffOptions = {}
       ...(opts.focus ? { focus: opts.focus.source } : {}),
       ...(opts.ignore ? { ignore: opts.ignore.source } : {}),
       ...(opts.hide ? { hide: opts.hide.source } : {}),
+      ...(opts.thread ? { thread: opts.thread.source } : {}),
     },
     before: sumB,
     after: sumA,

@@ -49,6 +49,8 @@ export interface DiffOptions {
   focus?: RegExp
   ignore?: RegExp
   hide?: RegExp
+  /** Keep only the threads whose root frame matches (filterProfile). */
+  thread?: RegExp
 }
 
 /** CPU facts about one node, from its unfiltered profile. */
@@ -164,7 +166,7 @@ export interface DiffResult {
   stripLinesReason?: string
   stripHex: boolean
   sort: 'total' | 'self'
-  filters: { focus?: string; ignore?: string; hide?: string }
+  filters: { focus?: string; ignore?: string; hide?: string; thread?: string }
   before: SideSummary
   after: SideSummary
   /**

@@ -11,6 +11,7 @@
 import { dirname, join, basename, isAbsolute, normalize, sep } from 'node:path'
 import type { ConnectEvent, NetworkEvidence, Profile, SocketSnapshot } from '../model/types.js'
 import { ProfileBuilder } from '../model/builder.js'
+import { mergeProfiles, threadProfiles, type ThreadPart } from '../model/ops.js'
 import type { ThreadCpu } from '../model/threads.js'
 import { MalformedInputError, MeshprofError } from '../util/errors.js'
 import type { DirectoryListing, FormatId, ImportContext, ImportOptions, Importer, LoadOptions } from './types.js'
@@ -121,6 +122,11 @@ async function loadCapture(json: Json, name: string, options: ImportOptions, ctx
     profiles = [emptyProfile()]
     options.warn?.(`${name}: the capture holds no CPU profile (${warnings[0] ?? 'partial capture'})`)
   }
+  const workers = await loadWorkers(json.workers, name, options, ctx)
+  if (workers.length) {
+    const main = profiles.length === 1 ? profiles[0]! : mergeProfiles(profiles)
+    profiles = [threadProfiles([{ name: MAIN_THREAD, profile: main }, ...workers], main.meta)]
+  }
   const rate = num(proc.rateHz)
   const durationMs = num(proc.durationMs)
   const startMs = num(proc.startTimeMs)
@@ -154,6 +160,38 @@ async function loadCapture(json: Json, name: string, options: ImportOptions, ctx
     ...(network ? { network } : {}),
     ...(growth ? { growth } : {}),
   }))
+}
+
+/** The root frame of the main thread's stacks in a capture with worker threads. */
+export const MAIN_THREAD = '[main]'
+
+/** A worker thread's root frame: Node's own title for it, `[worker 1] hasher`. */
+export function workerThreadName(threadId: number, name: string): string {
+  return `[worker ${threadId}]${name ? ` ${name}` : ''}`
+}
+
+/** The worker threads' profiles of a capture (docs/capture-format.md `workers`). */
+async function loadWorkers(x: unknown, name: string, options: ImportOptions, ctx: ImportContext): Promise<ThreadPart[]> {
+  if (x === undefined) return []
+  if (!Array.isArray(x)) throw new MalformedInputError('capture', `${name}: workers must be a list`)
+  const out: ThreadPart[] = []
+  for (const [i, w] of x.entries()) {
+    if (!isObj(w) || num(w.threadId) === undefined || typeof w.name !== 'string' || (w.startMs !== undefined && !(num(w.startMs)! >= 0))) {
+      throw new MalformedInputError('capture', `${name}: workers[${i}] needs threadId, name and startMs >= 0`)
+    }
+    if (w.profile === undefined) continue // seen, not profiled: its warning says why
+    if (!isObj(w.profile) || w.profile.format !== 'cpuprofile') throw new MalformedInputError('capture', `${name}: workers[${i}].profile.format must be cpuprofile`)
+    const path = insideDir(name, w.profile.file, `workers[${i}].profile.file`)
+    let ps: Profile[]
+    try {
+      ps = (await ctx.load(path, { ...options, format: 'cpuprofile' })).profiles
+    } catch (e) {
+      if (e instanceof MeshprofError) throw new MeshprofError(`${name}: its worker profile ${basename(path)}: ${e.message.replace(`${path}: `, '')}`, e.exitCode, e.hint)
+      throw e
+    }
+    out.push({ name: workerThreadName(num(w.threadId)!, w.name), profile: ps.length === 1 ? ps[0]! : mergeProfiles(ps), startNs: (num(w.startMs) ?? 0) * 1e6 })
+  }
+  return out
 }
 
 function parseThreads(x: unknown, name: string): ThreadCpu[] | undefined {

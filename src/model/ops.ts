@@ -107,6 +107,22 @@ export interface FilterOptions {
   ignore?: RegExp
   /** Drop matching frames from stacks but keep the samples (pprof -hide). */
   hide?: RegExp
+  /**
+   * Keep only the samples of the threads whose root frame matches: a capture's `[main]` /
+   * `[worker 1] name` (kind 'thread'), perf's process or thread root (kind 'program').
+   */
+  thread?: RegExp
+}
+
+/** Names of the thread roots a --thread filter chooses from (kind 'thread', or perf's 'program' roots). */
+export function threadNames(p: Profile): string[] {
+  const out = new Set<string>()
+  for (let s = 0; s < p.stackFrame.length; s++) {
+    if (p.stackParent[s]! >= 0) continue
+    const f = p.frames[p.stackFrame[s]!]!
+    if (f.kind === 'thread' || f.kind === 'program') out.add(f.name)
+  }
+  return [...out]
 }
 
 function frameText(f: Frame): string {
@@ -115,7 +131,7 @@ function frameText(f: Frame): string {
 
 /** pprof-style -focus / -ignore / -hide on frame names (and files). Returns a new profile. */
 export function filterProfile(p: Profile, opts: FilterOptions): Profile {
-  if (!opts.focus && !opts.ignore && !opts.hide) return p
+  if (!opts.focus && !opts.ignore && !opts.hide && !opts.thread) return p
   const matchFrame = (re: RegExp | undefined) => {
     const m = new Uint8Array(p.frames.length)
     if (re) p.frames.forEach((f, i) => { m[i] = re.test(frameText(f)) ? 1 : 0 })
@@ -124,13 +140,17 @@ export function filterProfile(p: Profile, opts: FilterOptions): Profile {
   const fm = matchFrame(opts.focus)
   const im = matchFrame(opts.ignore)
   const hm = matchFrame(opts.hide)
+  const tm = new Uint8Array(p.frames.length)
+  if (opts.thread) p.frames.forEach((f, i) => { tm[i] = (f.kind === 'thread' || f.kind === 'program') && opts.thread!.test(f.name) ? 1 : 0 })
   // Per stack: does any frame on it match focus / ignore. Parents first, so one forward pass.
   const n = p.stackFrame.length
   const hasFocus = new Uint8Array(n)
   const hasIgnore = new Uint8Array(n)
+  const inThread = new Uint8Array(n)
   for (let s = 0; s < n; s++) {
     const par = p.stackParent[s]!
     const f = p.stackFrame[s]!
+    inThread[s] = par >= 0 ? inThread[par]! : tm[f]!
     hasFocus[s] = (par >= 0 ? hasFocus[par]! : 0) | fm[f]!
     hasIgnore[s] = (par >= 0 ? hasIgnore[par]! : 0) | im[f]!
   }
@@ -164,18 +184,30 @@ export function filterProfile(p: Profile, opts: FilterOptions): Profile {
     if (s < 0) continue
     if (opts.focus && !hasFocus[s]) continue
     if (opts.ignore && hasIgnore[s]) continue
+    if (opts.thread && !inThread[s]) continue
     for (let v = 0; v < vals.length; v++) vals[v] = p.values[v]![r]!
     b.addSample(mapStack(s), vals, p.times?.[r], p.labels?.at(r))
   }
   return b.build()
 }
 
+export interface MergeOptions {
+  /** Tags each input's rows (e.g. pid) so they stay distinguishable; keeps per-row times. */
+  label?: (p: Profile, i: number) => Record<string, string | number> | undefined
+  /** A frame every stack of input i hangs from (one root per thread: threadProfiles()). */
+  root?: (p: Profile, i: number) => Frame | undefined
+  /** Added to input i's row times (its window started later than the first one's), ns. */
+  timeOffsetNs?: (p: Profile, i: number) => number
+  /** Meta of the result (default: the first input's, or mergedMeta() of several). */
+  meta?: ProfileMeta
+}
+
 /**
  * Merge profiles into one. Value columns are matched by type+unit; the result has the union of
  * columns. `label` (e.g. 'pid') tags each input's rows so they stay distinguishable.
  */
-export function mergeProfiles(ps: readonly Profile[], opts: { label?: (p: Profile, i: number) => Record<string, string | number> | undefined } = {}): Profile {
-  if (ps.length === 1 && !opts.label) return ps[0]!
+export function mergeProfiles(ps: readonly Profile[], opts: MergeOptions = {}): Profile {
+  if (ps.length === 1 && !opts.label && !opts.root) return ps[0]!
   const vtKeys: string[] = []
   const vts: { type: string; unit: string }[] = []
   for (const p of ps) for (const vt of p.valueTypes) {
@@ -183,19 +215,24 @@ export function mergeProfiles(ps: readonly Profile[], opts: { label?: (p: Profil
     if (!vtKeys.includes(k)) { vtKeys.push(k); vts.push({ ...vt }) }
   }
   const first = ps[0]
-  const b = new ProfileBuilder(vts, ps.length > 1 ? mergedMeta(ps) : { ...(first?.meta ?? {}) }, !opts.label)
+  const b = new ProfileBuilder(vts, opts.meta ? { ...opts.meta } : ps.length > 1 ? mergedMeta(ps) : { ...(first?.meta ?? {}) }, !opts.label)
   if (first) b.defaultValue = vtKeys.indexOf(`${first.valueTypes[first.defaultValue]!.type}/${first.valueTypes[first.defaultValue]!.unit}`)
   let duration = 0
   ps.forEach((p, pi) => {
     duration = Math.max(duration, p.meta.durationNs ?? 0)
     const colMap = p.valueTypes.map((vt) => vtKeys.indexOf(`${vt.type}/${vt.unit}`))
     const frameMap = p.frames.map((f) => b.internFrame(f))
+    const rootFrame = opts.root?.(p, pi)
+    const root = rootFrame ? b.stackOf(-1, b.internFrame(rootFrame)) : -1
     const stackMap = new Int32Array(p.stackFrame.length)
     for (let s = 0; s < stackMap.length; s++) {
       const par = p.stackParent[s]!
-      stackMap[s] = b.stackOf(par < 0 ? -1 : stackMap[par]!, frameMap[p.stackFrame[s]!]!)
+      // idle stacks stay roots of their own: not CPU, so no thread's total holds them
+      const top = par < 0 ? (p.frames[p.stackFrame[s]!]!.kind === 'idle' ? -1 : root) : stackMap[par]!
+      stackMap[s] = b.stackOf(top, frameMap[p.stackFrame[s]!]!)
     }
     const label = opts.label?.(p, pi)
+    const dt = opts.timeOffsetNs?.(p, pi) ?? 0
     const vals = new Array<number>(vts.length)
     for (let r = 0; r < p.sampleStack.length; r++) {
       vals.fill(0)
@@ -203,11 +240,35 @@ export function mergeProfiles(ps: readonly Profile[], opts: { label?: (p: Profil
       const s = p.sampleStack[r]!
       const own = p.labels?.at(r)
       const l = label || own ? { ...(own ?? {}), ...(label ?? {}) } : undefined
-      b.addSample(s < 0 ? -1 : stackMap[s]!, vals, opts.label ? p.times?.[r] : undefined, l)
+      const t = opts.label ? p.times?.[r] : undefined
+      b.addSample(s < 0 ? root : stackMap[s]!, vals, t === undefined ? undefined : t + dt, l)
     }
   })
   if (duration && b.meta.durationNs === undefined) b.meta.durationNs = duration
   return b.build()
+}
+
+/** One thread's profile and its name (`[main]`, `[worker 1] hasher`). */
+export interface ThreadPart {
+  name: string
+  profile: Profile
+  /** When this thread's profile starts, ns into the window. */
+  startNs?: number
+}
+
+/**
+ * The threads of one process as one profile: every stack hangs from a root frame of kind 'thread'
+ * named after its thread (so top, flamegraph, analyze and diff see one root per thread), every
+ * row carries a `thread` label, and times are moved onto the window's clock. Idle stacks stay
+ * outside the thread roots: a thread's total is its CPU, like every other frame's.
+ */
+export function threadProfiles(parts: readonly ThreadPart[], meta: ProfileMeta): Profile {
+  return mergeProfiles(parts.map((t) => t.profile), {
+    meta,
+    root: (_p, i) => ({ name: parts[i]!.name, kind: 'thread' }),
+    label: (_p, i) => ({ thread: parts[i]!.name }),
+    timeOffsetNs: (_p, i) => parts[i]!.startNs ?? 0,
+  })
 }
 
 /** Stacks with their weights as frame-name arrays, root first; for exporters and tests. */

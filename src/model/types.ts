@@ -5,7 +5,8 @@ import type { ThreadCpu } from './threads.js'
 export type { LabelColumns, LabelSet, LabelValue } from './labels.js'
 
 /** What kind of code a frame is. Used for colouring and for rules (idle/gc are not "work"). */
-export type FrameKind = 'js' | 'native' | 'kernel' | 'gc' | 'idle' | 'program' | 'unknown'
+/** 'thread': the root frame naming the thread of its stacks (a capture with worker threads). */
+export type FrameKind = 'js' | 'native' | 'kernel' | 'gc' | 'idle' | 'program' | 'thread' | 'unknown'
 
 export interface Frame {
   /** Display name, demangled and tidied at import. */

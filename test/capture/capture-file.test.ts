@@ -6,7 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadProfiles } from '../../src/formats/index.js'
 import { captureImporter } from '../../src/formats/capture-file.js'
-import { totalWeight } from '../../src/model/ops.js'
+import { totalWeight, weightedStacks } from '../../src/model/ops.js'
+import { validateProfile } from '../../src/model/builder.js'
 import { meshprof, tmp } from './helpers.js'
 import { isCleanFailure } from '../helpers/cli.js'
 
@@ -138,6 +139,54 @@ describe('capture file importer', () => {
     const r = await meshprof(['top', path])
     assert.equal(r.code, 3, r.stderr)
     assert.match(r.stderr, /node-999\.cpuprofile/)
+  })
+
+  test('worker threads: one root per thread ([main], [worker N] name), idle outside the roots, times on the window clock, thread filter', async () => {
+    const dir = tmp('capworkers')
+    // the worker's own profile: root -> hashLoop (hot) -> fnv, started 500 ms into the window
+    writeFileSync(join(dir, 'node-7.worker-2.cpuprofile'), JSON.stringify({
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 }, children: [2] },
+        { id: 2, callFrame: { functionName: 'hashLoop', scriptId: '1', url: 'file:///app/w.js', lineNumber: 1, columnNumber: 0 }, children: [3] },
+        { id: 3, callFrame: { functionName: 'fnv', scriptId: '1', url: 'file:///app/w.js', lineNumber: 5, columnNumber: 0 } },
+      ],
+      startTime: 5000, endTime: 5000 + 5 * 2000, samples: [3, 3, 3, 2], timeDeltas: [2000, 2000, 2000, 2000],
+    }))
+    const path = writeCapture(dir, 'pool', 7, {
+      workers: [
+        { threadId: 2, name: 'hasher', tid: 12, startMs: 500, fromStart: true, profile: { format: 'cpuprofile', file: 'node-7.worker-2.cpuprofile' } },
+        { threadId: 3, name: '', startMs: 0, fromStart: false, lost: 'the worker exited' },
+      ],
+    })
+    const p = (await loadProfiles(path)).profiles[0]!
+    assert.deepEqual(validateProfile(p), [])
+    assert.equal(p.meta.pid, 7)
+    const roots = new Set<string>()
+    for (const { frames } of weightedStacks(p)) roots.add(`${p.frames[frames[0]!]!.kind} ${p.frames[frames[0]!]!.name}`)
+    assert.deepEqual([...roots].sort(), ['idle (idle)', 'thread [main]', 'thread [worker 2] hasher'])
+    // the main thread's 4 joinPeers samples, the worker's 4, the main's 2 idle: nothing lost or doubled
+    const busy = (name: string) => [...weightedStacks(p, 0)].filter((x) => p.frames[x.frames[0]!]!.name === name).reduce((a, x) => a + x.weight, 0)
+    assert.equal(busy('[main]'), 4)
+    assert.equal(busy('[worker 2] hasher'), 4)
+    assert.equal(busy('(idle)'), 2)
+    // the worker's rows sit on the window's clock: after its start, 500 ms in
+    const rows = [...p.sampleStack.keys()].filter((r) => p.labels?.at(r)?.thread === '[worker 2] hasher')
+    assert.equal(rows.length, 4)
+    assert.ok(rows.every((r) => p.times![r]! >= 500e6), JSON.stringify(rows.map((r) => p.times![r])))
+    // --thread keeps one thread, listing them when none matches
+    const w = await meshprof(['top', path, '--thread', 'hasher', '--json'])
+    assert.deepEqual(JSON.parse(w.stdout).rows.map((x: any) => `${x.name} ${x.self}`).slice(0, 2).sort(), ['fnv 6000000', 'hashLoop 2000000'])
+    const none = await meshprof(['top', path, '--thread', 'nope'])
+    assert.equal(none.code, 2)
+    assert.match(none.stderr, /no thread matches; threads: \[main\], \[worker 2\] hasher/)
+    // a worker profile outside the directory is refused like the main one
+    const bad = writeCapture(dir, 'bad', 8, { workers: [{ threadId: 1, name: '', startMs: 0, fromStart: false, profile: { format: 'cpuprofile', file: '../w.cpuprofile' } }] })
+    const r = await meshprof(['top', bad])
+    assert.equal(r.code, 4)
+    assert.ok(isCleanFailure(r as never), r.stderr)
+    assert.match(r.stderr, /workers\[0\]\.profile\.file must be a file in the same directory/)
+    const bad2 = writeCapture(dir, 'bad2', 9, { workers: [{ name: 'x' }] })
+    assert.equal((await meshprof(['top', bad2])).code, 4)
   })
 
   test('sniff: only meshprof capture JSON', () => {

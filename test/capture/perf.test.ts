@@ -86,3 +86,45 @@ describe('--native beside a Node capture', { skip: SKIP }, () => {
     }
   })
 })
+
+describe('native threads via perf: one root per thread with --tid, thread names from comm', { skip: SKIP }, () => {
+  test('two named threads spinning different functions: --tid roots them apart, --thread keeps one', async () => {
+    const dir = tmp('native-threads')
+    const src = script(dir, 'threads.c', `
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+volatile double sink;
+__attribute__((noinline)) void hash_a(void) { double x = 0; for (int i = 0; i < 100000; i++) x += i * 0.5; sink = x; }
+__attribute__((noinline)) void hash_b(void) { double x = 0; for (int i = 0; i < 100000; i++) x += i * 0.25; sink = x; }
+void *run_a(void *p) { pthread_setname_np(pthread_self(), "hasher-a"); for (;;) hash_a(); return p; }
+void *run_b(void *p) { pthread_setname_np(pthread_self(), "hasher-b"); for (;;) { hash_b(); usleep(1000); } return p; }
+int main(void) { pthread_t a, b; pthread_create(&a, 0, run_a, 0); pthread_create(&b, 0, run_b, 0); printf("READY\\n"); fflush(stdout); pthread_join(a, 0); return 0; }
+`)
+    const bin = join(dir, 'threads')
+    const b = spawnSync('gcc', ['-O1', '-g', '-fno-omit-frame-pointer', '-pthread', '-o', bin, src], { encoding: 'utf8' })
+    assert.equal(b.status, 0, b.stderr)
+    const t = start(bin, [])
+    await waitFor(() => /READY/.test(t.stdout()), 10000, 'threads target')
+    const out = join(dir, 'cap')
+    const r = await meshprof(['capture', String(t.pid), '-d', '2s', '-o', out])
+    assert.equal(r.code, 0, r.stderr)
+    await t.kill()
+    const capFile = join(out, filesIn(out).find((f) => f.endsWith('.capture.json'))!)
+    const cap = readJson(capFile)
+    // perf samples every thread: all profiled, the spinning one named from its comm
+    assert.ok(cap.process.threads.some((x: any) => x.name === 'hasher-a' && x.profiled && x.cpuNs > 0), JSON.stringify(cap.process.threads))
+    const top = async (...extra: string[]) => JSON.parse((await meshprof(['top', capFile, '--json', '-n', '0', ...extra])).stdout)
+    // by default one root per thread name (comm), as stackcollapse-perf.pl
+    const roots = (await top('--sort', 'total')).rows.filter((x: any) => x.kind === 'program').map((x: any) => x.name)
+    assert.ok(roots.includes('hasher-a') && roots.includes('hasher-b'), roots.join(' '))
+    // --tid: comm-pid/tid, and --thread keeps one thread's samples only
+    const tids = (await top('--tid', '--sort', 'total')).rows.filter((x: any) => x.kind === 'program').map((x: any) => x.name)
+    const a = tids.find((n: string) => n.startsWith(`hasher-a-${t.pid}/`))
+    assert.ok(a && tids.some((n: string) => n.startsWith(`hasher-b-${t.pid}/`)), tids.join(' '))
+    const onlyA = await top('--tid', '--thread', '^hasher-a-')
+    const names = onlyA.rows.map((x: any) => x.name)
+    assert.ok(names.includes('hash_a') && !names.includes('hash_b'), names.join(' '))
+  })
+})

@@ -405,8 +405,9 @@ function connectSites(ctx: RuleContext, connect: StackMaskInfo) {
   const directW = new Map<string, number>()
   for (let s = 0; s < w.length; s++) {
     if (!connect.stacks[s] || w[s]! <= 0) continue
-    // the process-name root of perf stacks (kind 'program': `connect-storm`) is neither connect nor caller
-    const names = stackFrames(p, s).map((f) => (p.frames[f]!.kind === 'program' ? '' : agg.frameNames[f]!))
+    // the process-name root of perf stacks (kind 'program': `connect-storm`) and a thread's root
+    // ('[main]') are neither connect nor caller
+    const names = stackFrames(p, s).map((f) => (p.frames[f]!.kind === 'program' || p.frames[f]!.kind === 'thread' ? '' : agg.frameNames[f]!))
     const info = callerInfo(names)
     if (!info) continue
     const path = info.first === info.last ? callerName(names[info.first]!) : `${callerName(names[info.first]!)} -> ${callerName(names[info.last]!)}`

@@ -76,7 +76,8 @@ export class ProfileAggregates implements Aggregates {
     if (hit) return hit
     const p = this.profile
     const fm = new Uint8Array(p.frames.length)
-    for (let i = 0; i < fm.length; i++) fm[i] = pred(p.frames[i]!, i) ? 1 : 0
+    // a thread's root frame ('[worker 1] tls-connector') names a thread, never work a rule looks for
+    for (let i = 0; i < fm.length; i++) fm[i] = p.frames[i]!.kind !== 'thread' && pred(p.frames[i]!, i) ? 1 : 0
     const n = p.stackFrame.length
     const stacks = new Uint8Array(n)
     for (let s = 0; s < n; s++) {

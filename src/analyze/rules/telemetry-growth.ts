@@ -25,7 +25,7 @@ export function isTelemetryName(name: string): boolean {
 
 /** Telemetry frames, minus Node's own internals (the ESM loader's `syncExports`, ...). */
 export function isTelemetryCode(f: Frame): boolean {
-  if (f.kind === 'idle' || f.kind === 'program') return false
+  if (f.kind === 'idle' || f.kind === 'program' || f.kind === 'thread') return false
   if (f.file !== undefined && f.file.startsWith('node:')) return false
   return isTelemetryFrame(f.name)
 }

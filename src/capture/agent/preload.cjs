@@ -154,8 +154,16 @@ function runMode() {
   if (!r.ok) debug(r.error)
 }
 
+// `--require` runs in every worker thread too. The agent belongs to the main thread: a worker
+// sharing its pid would unlink the main thread's socket (and could not listen: workers cannot set
+// the umask) or say hello to `meshprof run` as a second process with the same pid. Worker threads
+// are not profiled on the agent path (their CPU is reported as unprofiled; the inspector back-end
+// profiles them).
+let isMainThread = true
+try { isMainThread = require('worker_threads').isMainThread } catch { /* no worker_threads: main */ }
 try {
-  if (process.env.MESHPROF_AGENT_CONNECT) runMode()
+  if (!isMainThread) debug('a worker thread: the agent runs in the main thread only')
+  else if (process.env.MESHPROF_AGENT_CONNECT) runMode()
   else listen()
 } catch (e) {
   debug(`disabled: ${e && e.message}`)

@@ -8,6 +8,7 @@
 // It records, for one capture window:
 // - a CPU profile (inspector: an in-process inspector.Session, which keeps running after the
 //   inspector's TCP port is closed; agent: @datadog/pprof's CPU-time profiler);
+// - (inspector) a CPU profile of every worker thread, through the NodeWorker domain;
 // - every outgoing TCP/TLS connect: remote, time, TLS or plain, the JavaScript stack that initiated
 //   it and whether an established socket to that remote already existed;
 // - the established outgoing sockets at the start, every second, and at the end;
@@ -26,6 +27,7 @@
 // Protocol (one JSON object per line):
 //   probe -> meshprof: hello, started, stack, conn (batched in `conns`), snap, profile, end, error,
 //                      and with heap: hsite (an allocation site's frames), hpoint (live bytes per site), hstats
+//                      and (inspector) per worker thread: wprofile (its CPU profile) or wlost (why not)
 //   meshprof -> probe: {"cmd":"start","durationMs":N,"rateHz":N} | {"cmd":"stop"}
 // Safety: if meshprof goes away (socket closes) the probe stops and keeps the finished lines for
 // RETAIN_MS only (so a `rescue()` can still collect them), then drops them; if no start arrives
@@ -48,6 +50,8 @@ const FLUSH_EVERY_MS = 200
 const STACKS_PER_SECOND = 100
 /** How long finished lines wait for a rescue() after meshprof's socket went away. */
 const RETAIN_MS = 15000
+/** How long stop() waits for the worker threads' profiles. */
+const WORKER_STOP_MS = 1000
 
 function load(name) {
   if (typeof process.getBuiltinModule === 'function') return process.getBuiltinModule(name)
@@ -282,6 +286,157 @@ function createProbe(cfg) {
   }
   const profiler = cfg.backend === 'agent' ? cfg.agentProfiler : inspectorProfiler()
 
+  // ------------------------------------------------------------------ worker threads (inspector)
+  /**
+   * Every worker thread's CPU profile for the window, through the NodeWorker domain of an
+   * in-process session: the workers running at the start, and those started in the window. A new
+   * worker waits at its start (waitForDebuggerOnStart) until its profiler runs, so it is profiled
+   * from its first line; the attach handler ALWAYS releases it (Runtime.runIfWaitingForDebugger),
+   * whatever else fails: a worker left waiting would wait forever, even after the session closes.
+   * The handler runs on the main thread even while it spins (the inspector dispatches through V8
+   * interrupts), so a blocked main loop does not hold new workers either.
+   * Collecting the profiles needs replies from the workers: stop() waits for them (bounded);
+   * a rescue() or an exiting process cannot wait, and says how many worker profiles it lost.
+   */
+  function workerProfilers(rateHz) {
+    const inspector = load('inspector')
+    const ws = new inspector.Session()
+    ws.connect()
+    const workers = new Map() // NodeWorker sessionId -> worker
+    const waiters = new Map() // `${sessionId}:${id}` -> resolve(reply)
+    let nextId = 1
+    let closed = false
+    const interval = Math.max(1, Math.round(1e6 / rateHz))
+    const TID = "(() => { try { const fs = typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule('fs') : require('fs'); return fs.readlinkSync('/proc/thread-self') } catch { return '' } })()"
+    function post(w, method, params) {
+      const id = nextId++
+      const key = `${w.sessionId}:${id}`
+      return new Promise((resolve) => {
+        if (w.gone) return resolve({ error: { message: 'the worker exited' } })
+        waiters.set(key, resolve)
+        try {
+          ws.post('NodeWorker.sendMessageToWorker', { sessionId: w.sessionId, message: JSON.stringify({ id, method, params: params || {} }) })
+        } catch (e) {
+          waiters.delete(key)
+          resolve({ error: { message: String(e && e.message) } })
+        }
+      })
+    }
+    ws.on('NodeWorker.attachedToWorker', (m) => {
+      const params = m.params || {}
+      const info = params.workerInfo || {}
+      const title = /^\[worker (\d+)\]\s*(.*)$/.exec(String(info.title || ''))
+      const w = {
+        sessionId: params.sessionId,
+        threadId: Number(info.workerId) || (title ? Number(title[1]) : 0),
+        name: title ? title[2] : '',
+        startMs: Math.round((performance.now() - t0) * 1000) / 1000,
+        fromStart: params.waitingForDebugger === true,
+        tid: 0,
+        gone: false,
+        running: null,
+      }
+      workers.set(w.sessionId, w)
+      try {
+        if (!closed) {
+          w.running = Promise.all([post(w, 'Profiler.enable'), post(w, 'Profiler.setSamplingInterval', { interval }), post(w, 'Profiler.start')])
+            .then((rs) => { const bad = rs.find((r) => r && r.error); return bad ? bad.error.message || 'cannot start its profiler' : null })
+          post(w, 'Runtime.evaluate', { expression: TID, returnByValue: true }).then((r) => {
+            const v = r && r.result && r.result.result && r.result.result.value
+            const tid = /\/task\/(\d+)$/.exec(String(v || ''))
+            if (tid) w.tid = Number(tid[1])
+          })
+        }
+      } catch {
+        // a worker we cannot profile still runs
+      } finally {
+        if (params.waitingForDebugger) post(w, 'Runtime.runIfWaitingForDebugger')
+      }
+    })
+    ws.on('NodeWorker.receivedMessageFromWorker', (m) => {
+      const params = m.params || {}
+      let msg
+      try {
+        msg = JSON.parse(params.message)
+      } catch {
+        return
+      }
+      if (!msg || msg.id === undefined) return
+      const key = `${params.sessionId}:${msg.id}`
+      const r = waiters.get(key)
+      if (r) {
+        waiters.delete(key)
+        r(msg)
+      }
+    })
+    ws.on('NodeWorker.detachedFromWorker', (m) => {
+      const sid = m.params && m.params.sessionId
+      const w = workers.get(sid)
+      if (w) w.gone = true
+      for (const [key, r] of [...waiters]) if (key.startsWith(`${sid}:`)) { waiters.delete(key); r({ error: { message: 'the worker exited' } }) }
+    })
+    ws.post('NodeWorker.enable', { waitForDebuggerOnStart: true })
+
+    /** Workers starting from now on do not wait for us. */
+    function noMoreWaiting() {
+      closed = true
+      try { ws.post('NodeWorker.enable', { waitForDebuggerOnStart: false }) } catch { /* ignore */ }
+    }
+    /**
+     * Close the session a little later, so that a worker that began to wait just before
+     * noMoreWaiting() still meets the attach handler that releases it. With the loop blocked the
+     * timer never fires and the in-process session stays (it holds no port and nothing else).
+     */
+    function closeLater() {
+      const t = setTimeout(() => {
+        try { ws.post('NodeWorker.disable') } catch { /* ignore */ }
+        try { ws.disconnect() } catch { /* ignore */ }
+      }, 500)
+      if (t.unref) t.unref()
+    }
+    const ident = (w) => ({ threadId: w.threadId, name: w.name, ...(w.tid ? { tid: w.tid } : {}), startMs: w.startMs, fromStart: w.fromStart })
+    return {
+      /** Stop every worker's profiler; resolves with `wprofile` / `wlost` lines within about timeoutMs. */
+      async collect(timeoutMs) {
+        noMoreWaiting()
+        const out = []
+        const answered = new Set()
+        const jobs = [...workers.values()].map(async (w) => {
+          const problem = w.running ? await w.running : 'its profiler never started'
+          const r = problem ? { error: { message: problem } } : await post(w, 'Profiler.stop')
+          answered.add(w)
+          const profile = r && r.result && r.result.profile
+          if (profile) out.push({ k: 'wprofile', ...ident(w), data: profile })
+          else out.push({ k: 'wlost', ...ident(w), reason: (r && r.error && r.error.message) || 'no profile' })
+          post(w, 'Profiler.disable')
+        })
+        let timer
+        await Promise.race([Promise.all(jobs), new Promise((res) => { timer = setTimeout(res, timeoutMs) })])
+        clearTimeout(timer)
+        for (const w of workers.values()) if (!answered.has(w)) out.push({ k: 'wlost', ...ident(w), reason: `did not answer within ${timeoutMs} ms` })
+        closeLater()
+        return out
+      },
+      /**
+       * No waiting possible (rescue, exit): the worker profiles are lost; returns how many. Their
+       * profilers are stopped all the same (the replies are not awaited): a profiler left running
+       * in a worker would cost it CPU and memory for as long as it lives.
+       */
+      abandon() {
+        noMoreWaiting()
+        for (const w of workers.values()) {
+          if (w.gone) continue
+          post(w, 'Profiler.stop')
+          post(w, 'Profiler.disable')
+        }
+        closeLater()
+        return [...workers.values()].filter((w) => !w.gone).length
+      },
+    }
+  }
+  /** Worker profilers of the window (inspector back-end), or null. */
+  let workerProf = null
+
   // ------------------------------------------------------------------ heap and handles (--heap)
   /** Inspector: the sampling heap profiler on its own in-process session; sites in V8's node shape. */
   function inspectorHeap() {
@@ -422,6 +577,14 @@ function createProbe(cfg) {
         send({ k: 'error', message: `no heap profile: ${e && e.message}` })
       }
     }
+    if (cfg.backend !== 'agent' && msg.workers !== false) {
+      try {
+        workerProf = workerProfilers(rateHz)
+      } catch (e) {
+        send({ k: 'error', message: `no worker thread profiles: ${e && e.message}` })
+      }
+    }
+    probe.inWindow = true // read by nothing in meshprof; a target (or a test) may look
     installHook()
     snapshot()
     send({ k: 'started', epochMs: startEpochMs, pid: process.pid, ...(netStartMs ? { netStartMs } : {}) })
@@ -434,6 +597,13 @@ function createProbe(cfg) {
       process.prependListener('exit', onExit)
       exitHooked = true
     }
+  }
+  /** The worker profilers cannot be waited for (rescue, exit): say what that loses. */
+  function abandonWorkers(why) {
+    if (!workerProf) return []
+    const n = workerProf.abandon()
+    workerProf = null
+    return n ? [line({ k: 'error', message: `${n} worker thread profile${n === 1 ? '' : 's'} lost: ${why}` })] : []
   }
   function finalLines(reason) {
     removeHook()
@@ -489,7 +659,7 @@ function createProbe(cfg) {
     finished = true
     let out
     try {
-      out = finalLines(started ? 'rescued through the inspector (event loop blocked)' : 'rescued through the inspector (event loop blocked for the whole window)')
+      out = [...abandonWorkers('the main thread was blocked at the end of the window (worker profiles are collected through its event loop)'), ...finalLines(started ? 'rescued through the inspector (event loop blocked)' : 'rescued through the inspector (event loop blocked for the whole window)')]
     } finally {
       if (sock && !sock.destroyed) sock.destroy()
       cleanup()
@@ -503,18 +673,26 @@ function createProbe(cfg) {
       return
     }
     finished = true
+    // every worker's profiler is asked to stop now, the main thread's in finalLines(), then the
+    // worker profiles are awaited (bounded) and sent before the main lines, whose `end` is last
+    const wp = workerProf
+    workerProf = null
+    const workerLines = wp ? wp.collect(WORKER_STOP_MS) : Promise.resolve([])
     const out = finalLines(reason)
-    const s = sock
-    for (const l of out) if (s && !s.destroyed) s.write(l)
-    if (s) s.end()
-    cleanup()
+    const finish = (wlines) => {
+      const s = sock
+      for (const l of [...wlines.map(line), ...out]) if (s && !s.destroyed) s.write(l)
+      if (s) s.end()
+      cleanup()
+    }
+    workerLines.then(finish, () => finish([]))
   }
   function onExit(code) {
     if ((!started && !profiling) || finished) return
     finished = true
     let out
     try {
-      out = finalLines(`target exiting (code ${code})`)
+      out = [...abandonWorkers('the process exited'), ...finalLines(`target exiting (code ${code})`)]
     } catch {
       return
     }
@@ -543,9 +721,12 @@ function createProbe(cfg) {
     profiling = false
     if (heap) heap.stop()
     heap = null
+    if (workerProf) workerProf.abandon()
+    workerProf = null
     if (exitHooked) process.removeListener('exit', onExit)
     exitHooked = false
     probe.busy = false
+    probe.inWindow = false
     if (globalThis[PROBE_KEY] === probe) delete globalThis[PROBE_KEY]
   }
 
@@ -582,7 +763,7 @@ function createProbe(cfg) {
       }
       finished = true
       try {
-        retained = finalLines('the connection to meshprof was dropped')
+        retained = [...abandonWorkers('the connection to meshprof was dropped'), ...finalLines('the connection to meshprof was dropped')]
       } catch {
         retained = null
       }

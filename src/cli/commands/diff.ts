@@ -56,6 +56,7 @@ export interface DiffCommandOptions {
   focus?: RegExp
   ignore?: RegExp
   hide?: RegExp
+  thread?: RegExp
   input: InputArgs
 }
 
@@ -105,6 +106,7 @@ export function toOptions(a: DiffArgs): DiffCommandOptions {
     focus: regexOption('focus', a.focus),
     ignore: regexOption('ignore', a.ignore),
     hide: regexOption('hide', a.hide),
+    thread: regexOption('thread', a.thread),
     input: a,
   }
 }
@@ -132,6 +134,7 @@ export async function run(o: DiffCommandOptions, io: Io): Promise<DiffRunResult>
     focus: o.focus,
     ignore: o.ignore,
     hide: o.hide,
+    thread: o.thread,
   })
   try {
     // difffolded lines carry no findings: skip the rules there.
@@ -142,8 +145,8 @@ export async function run(o: DiffCommandOptions, io: Io): Promise<DiffRunResult>
   }
 
   const filtered = (side: DiffInput): DiffInput =>
-    o.focus || o.ignore || o.hide
-      ? { ...side, nodes: side.nodes.map((n) => ({ ...n, profile: filterProfile(n.profile, { focus: o.focus, ignore: o.ignore, hide: o.hide }) })) }
+    o.focus || o.ignore || o.hide || o.thread
+      ? { ...side, nodes: side.nodes.map((n) => ({ ...n, profile: filterProfile(n.profile, { focus: o.focus, ignore: o.ignore, hide: o.hide, thread: o.thread }) })) }
       : side
 
   if (o.html) {
@@ -192,7 +195,7 @@ export async function run(o: DiffCommandOptions, io: Io): Promise<DiffRunResult>
 
 /** --heap: what retained memory grew, by allocation site (src/diff/heap.ts). */
 async function runHeap(a: DiffArgs, io: Io): Promise<void> {
-  for (const o of ['html', 'difffolded', 'fail-on-regression', 'focus', 'ignore', 'hide'] as const) {
+  for (const o of ['html', 'difffolded', 'fail-on-regression', 'focus', 'ignore', 'hide', 'thread'] as const) {
     if ((a as unknown as Record<string, unknown>)[o] !== undefined) throw new UsageError(`--heap does not combine with --${o}`)
   }
   if (!Number.isInteger(a.limit) || a.limit < 0) throw new UsageError('--limit takes an integer >= 0')

@@ -9,7 +9,7 @@ import { isConnectFrame } from '../../analyze/classify.js'
 import { cpuBasis } from '../../model/cpu-basis.js'
 import { F64List, I32List } from '../../model/growable.js'
 
-export const KINDS: readonly FrameKind[] = ['js', 'native', 'kernel', 'gc', 'idle', 'program', 'unknown']
+export const KINDS: readonly FrameKind[] = ['js', 'native', 'kernel', 'gc', 'idle', 'program', 'thread', 'unknown']
 
 /** A finding as analyze hands it to the page. */
 export interface FindingLike {

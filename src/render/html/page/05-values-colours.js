@@ -10,9 +10,9 @@
   // ---- colours ----------------------------------------------------------------------------
   var KIND_HSL = {
     js: [44, 88, 62], native: [10, 72, 64], kernel: [27, 90, 60], gc: [145, 45, 58],
-    idle: [0, 0, 80], program: [215, 12, 72], unknown: [32, 72, 64],
+    idle: [0, 0, 80], program: [215, 12, 72], thread: [250, 30, 80], unknown: [32, 72, 64],
   }
-  var KIND_LABEL = { js: 'JS', native: 'native', kernel: 'kernel', gc: 'GC', idle: 'idle', program: 'program', unknown: 'other' }
+  var KIND_LABEL = { js: 'JS', native: 'native', kernel: 'kernel', gc: 'GC', idle: 'idle', program: 'program', thread: 'thread', unknown: 'other' }
   var ACCENT = '#2b50d8'
   var MATCH = '#d633d6'
   var MERGED = '#c3c8cf'

@@ -112,7 +112,7 @@
     } else {
       var present = {}
       for (var f = 0; f < F; f++) present[P.kinds[P.fKind[f]]] = true
-      ;['js', 'native', 'kernel', 'gc', 'idle', 'program', 'unknown'].forEach(function (k) {
+      ;['js', 'native', 'kernel', 'gc', 'idle', 'program', 'thread', 'unknown'].forEach(function (k) {
         if (present[k]) chip('hsl(' + KIND_HSL[k][0] + ',' + KIND_HSL[k][1] + '%,' + KIND_HSL[k][2] + '%)', KIND_LABEL[k])
       })
       chip(ACCENT, 'connect / handshake / TLS')
