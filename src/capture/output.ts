@@ -62,6 +62,8 @@ export interface WrittenCapture {
   loopNotes: string[]
   /** CPU that threads the profile does not sample burnt, in words (when > ~10% of the process's). */
   unprofiledCpu?: string
+  /** Worker threads with a profile in the capture (inspector). */
+  workersProfiled?: number
 }
 
 function storedNetwork(conn: ProbeConnection, windowMs: number): StoredNetwork {
@@ -294,6 +296,7 @@ export async function writeCaptureFiles(w: WriteInput): Promise<WrittenCapture> 
     ...(w.eventLoopBlocked ? { eventLoopBlocked: true } : {}),
     loopNotes,
     ...(unprofiled ? { unprofiledCpu: unprofiled.sentence } : {}),
+    ...(workers?.some((x) => x.profile) ? { workersProfiled: workers.filter((x) => x.profile).length } : {}),
   }
 }
 

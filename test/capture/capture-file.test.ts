@@ -189,6 +189,37 @@ describe('capture file importer', () => {
     assert.equal((await meshprof(['top', bad2])).code, 4)
   })
 
+  test('diff of two captures with worker threads: the worker root is context, the worker function that went is the headline', async () => {
+    const dir = tmp('capworkersdiff')
+    const worker = (hot: string) => ({
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 }, children: [2] },
+        { id: 2, callFrame: { functionName: 'onMessage', scriptId: '1', url: 'file:///app/w.js', lineNumber: 1, columnNumber: 0 }, children: [3] },
+        { id: 3, callFrame: { functionName: hot, scriptId: '1', url: 'file:///app/w.js', lineNumber: 5, columnNumber: 0 } },
+      ],
+      startTime: 0, endTime: 11 * 2000, samples: Array(10).fill(3), timeDeltas: Array(10).fill(2000),
+    })
+    const sides: string[] = []
+    for (const [side, hot] of [['before', 'sha256Slow'], ['after', 'sha256Fast']] as const) {
+      const d = join(dir, side)
+      mkdirSync(d, { recursive: true })
+      writeFileSync(join(d, 'node-7.worker-1.cpuprofile'), JSON.stringify(worker(hot)))
+      writeCapture(d, 'svc', 7, { workers: [{ threadId: 1, name: 'hasher', startMs: 0, fromStart: false, profile: { format: 'cpuprofile', file: 'node-7.worker-1.cpuprofile' } }] })
+      sides.push(d)
+    }
+    const r = await meshprof(['diff', sides[0]!, sides[1]!, '--json', '--no-findings'])
+    assert.equal(r.code, 0, r.stderr)
+    const d = JSON.parse(r.stdout)
+    const row = (name: string) => d.rows.find((x: any) => x.name === name)
+    assert.equal(row('sha256Slow')?.status, 'gone', JSON.stringify(d.rows.map((x: any) => [x.name, x.status])))
+    assert.equal(row('sha256Fast')?.status, 'appeared')
+    assert.equal(row('[worker 1] hasher')?.context, true, JSON.stringify(row('[worker 1] hasher')))
+    assert.equal(d.rows[0].context, false)
+    const only = JSON.parse((await meshprof(['diff', sides[0]!, sides[1]!, '--json', '--no-findings', '--thread', 'main'])).stdout)
+    assert.ok(!only.rows.some((x: any) => /sha256/.test(x.name)), JSON.stringify(only.rows.map((x: any) => x.name)))
+    assert.equal(only.filters.thread, 'main')
+  })
+
   test('sniff: only meshprof capture JSON', () => {
     assert.equal(captureImporter.sniff(Buffer.from(''), '{"meshprof": "capture", "version": 1}'), true)
     assert.equal(captureImporter.sniff(Buffer.from(''), '{ "meshprof" : "mesh-capture" }'), true)

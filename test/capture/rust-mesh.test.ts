@@ -79,9 +79,10 @@ describe('Rust tokio + rustls mesh through perf (the incident\'s stack)', { skip
     // storm: every node re-handshakes with its peers every tick; fixed: every node holds its peers
     await waitFor(() => { const s = storm.stats(); return s.size === NODES && [...s.values()].every((x) => x.handshakes >= 3 * (NODES - 1)) }, 30000, 'storm handshakes')
     await waitFor(() => { const s = fixed.stats(); return s.size === NODES && [...s.values()].every((x) => x.handshakes === NODES - 1 && x.accepted === NODES - 1 && x.tx > 0) }, 30000, 'fixed mesh connected')
-    // what a user does by hand on one node, beside meshprof's own capture of the same window
+    // what a user does by hand on one node, beside meshprof's own capture of the same window; at a
+    // high rate: the node burns ~0.02 cores, so 999 Hz gives ~80 samples and shares swing by ±6%
     const userRecord = join(dir, 'user.perf.data')
-    const user = spawn('perf', ['record', '-F', '999', '-g', '-p', String(storm.pids[0]), '-o', userRecord, '--', 'sleep', '4'], { stdio: 'ignore' })
+    const user = spawn('perf', ['record', '-F', '2999', '-g', '-p', String(storm.pids[0]), '-o', userRecord, '--', 'sleep', '4'], { stdio: 'ignore' })
     const userDone = new Promise<number | null>((r) => user.on('exit', r))
     const [a, b] = await Promise.all([
       meshprof(['capture', ...storm.pids.map(String), '-d', '4s', '--rate', '1999', '-o', STORM], { timeoutMs: 90000 }),

@@ -83,6 +83,7 @@ process.stdout.write('ready\\n')
   assert.notEqual(hot.tid, pid)
   assert.equal(hot.profiled, true)
   assert.ok(hot.cpuNs > 0.5 * cap.process.durationMs * 1e6 * 0.5, JSON.stringify(hot))
+  assert.match(r.stdout, /via inspector: .*, 1 worker thread profiled/)
   // unexplained CPU under 10%: no sentence in the capture summary or analyze, none in analyze --json
   for (const text of [r.stdout, analyze.stdout]) assert.doesNotMatch(text, UNPROFILED_RE)
   const capFile = join(cap.dir, `${cap.process.name}-${cap.process.pid}.capture.json`)

@@ -150,7 +150,8 @@ export async function printOutcome(o: CaptureOutcome, io: Io, opts: { json?: boo
     }
     const cpu = r.cpuTimeNs !== undefined && r.durationMs ? `CPU ${(r.cpuTimeNs / 1e9).toFixed(2)} s (${((r.cpuTimeNs / 1e6 / r.durationMs) * 100).toFixed(0)}% of a core)` : 'CPU ?'
     const net = r.connects !== undefined ? `, ${r.connects} connects${r.alreadyConnected ? ` (${r.alreadyConnected} to already-connected peers)` : ''}` : ''
-    lines.push(`  ${termSafe(r.name)} pid ${r.pid} via ${r.backend}: ${secs(r.durationMs)}, ${cpu}${net}${r.partial ? st.yellow(' [partial]') : ''}`)
+    const workers = r.workersProfiled ? `, ${r.workersProfiled} worker thread${r.workersProfiled === 1 ? '' : 's'} profiled` : ''
+    lines.push(`  ${termSafe(r.name)} pid ${r.pid} via ${r.backend}: ${secs(r.durationMs)}, ${cpu}${net}${workers}${r.partial ? st.yellow(' [partial]') : ''}`)
     lines.push(st.dim(`    ${rel(r.captureFile!)}${r.profileFile ? `  ${rel(r.profileFile)}` : ''}${r.pprofFile && r.pprofFile !== r.profileFile ? `  ${rel(r.pprofFile)}` : ''}${r.nativeFile ? `  ${rel(r.nativeFile)}` : ''}`))
     if (r.unprofiledCpu) lines.push(st.yellow(`    ${termSafe(r.unprofiledCpu)}`))
     for (const w of r.warnings) lines.push(st.yellow(`    warning: ${termSafe(w)}`))
