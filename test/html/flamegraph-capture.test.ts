@@ -2,7 +2,8 @@
 // - a mostly idle Node process: its flamegraph opens with no (idle) bar wider than its CPU work, and
 //   the "Show idle" toggle puts the idle back (it was there: the node really was mostly idle);
 // - before -> after of a fixed connect storm (real captures of the fixture mesh): the differential
-//   page opens on the before shape, where the removed connect frames cover > 30% of the canvas.
+//   page opens on the before shape, where the removed connect frames cover > 30% of the canvas;
+// - a process with a worker thread: one root per thread.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -116,5 +117,51 @@ test('before -> after of a fixed connect storm (real captures): opens on the bef
     assert.deepEqual(o.consoleErrors, [])
   } finally {
     await o.close()
+  }
+})
+
+test('a process with a worker thread (real capture): one root per thread, the worker wider than the main thread, a thread chip in the legend', { skip }, async () => {
+  writeFileSync(join(dir, 'hasher.js'), `
+function fnv(s, h) { for (let r = 0; r < 2000; r++) for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 16777619) >>> 0 } return h }
+const s = 'meshprof worker thread '.repeat(40)
+let h = 2166136261
+for (;;) h = fnv(s, h)
+`)
+  writeFileSync(join(dir, 'with-worker.js'), `
+const { Worker } = require('node:worker_threads')
+new Worker(require('node:path').join(__dirname, 'hasher.js'), { name: 'hasher' })
+function mainWork() { let x = 0; for (let i = 0; i < 3e6; i++) x += Math.sqrt(i); return x }
+setInterval(mainWork, 50)
+process.stdout.write('ready\\n')
+`)
+  const { spawn } = await import('node:child_process')
+  const child = spawn(process.execPath, [join(dir, 'with-worker.js')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    let said = ''
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { said += d })
+    await until(() => said.includes('ready'), 'the process with a worker')
+    const out = await capture(dir, [child.pid!], '2s', 'with-worker')
+    const capFile = join(out, readdirSync(out).find((f) => f.endsWith('.capture.json'))!)
+    const html = join(dir, 'threads.html')
+    const r = await runCli(['flamegraph', capFile, '-o', html])
+    assert.equal(r.code, 0, r.stderr)
+    const o = await open(html)
+    try {
+      const rs = await rects(o.page)
+      const roots = rs.filter((x) => x.row === 1)
+      const main = roots.find((x) => x.name === '[main]')
+      const worker = roots.find((x) => x.name !== null && /^\[worker \d+\] hasher$/.test(x.name))
+      assert.ok(main && worker, roots.map((x) => `${x.name} ${x.w.toFixed(0)}`).join(', '))
+      assert.ok(worker.w > 2 * main.w, `worker ${worker.w} px, main ${main.w} px`)
+      assert.ok(rs.some((x) => x.name === 'fnv' && x.row > 1 && x.x >= worker.x && x.x + x.w <= worker.x + worker.w + 1), 'fnv is drawn under the worker root')
+      assert.ok(rs.some((x) => x.name === 'mainWork' && x.x >= main.x && x.x + x.w <= main.x + main.w + 1), 'mainWork is drawn under the main root')
+      assert.match(await o.page.locator('#legend').innerText(), /\bthread\b/)
+      assert.deepEqual(o.pageErrors, [])
+      assert.deepEqual(o.consoleErrors, [])
+    } finally {
+      await o.close()
+    }
+  } finally {
+    child.kill('SIGKILL')
   }
 })
