@@ -4,6 +4,7 @@ import type { DiffResult, DiffRow, FindingRef } from '../diff/types.js'
 import { rowChange } from '../diff/index.js'
 import { PLAIN, termSafe, type Style } from './style.js'
 import { formatPct } from './units.js'
+import { formatCores as basisCores } from '../model/cpu-basis.js'
 
 export interface RenderDiffOptions {
   style?: Style
@@ -19,8 +20,9 @@ export function formatPp(d: number): string {
   return `${d > 0 ? '+' : '-'}${(Math.abs(d) * 100).toFixed(1)} pp`
 }
 
-export function formatCores(x: number, digits = 2): string {
-  return x.toFixed(digits)
+/** Cores as analyze and top print them (formatCores of the CPU basis), or with fixed digits for columns. */
+export function formatCores(x: number, digits?: number): string {
+  return digits === undefined ? basisCores(x) : x.toFixed(digits)
 }
 
 function signedCores(d: number, digits = 3): string {
