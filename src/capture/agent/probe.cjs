@@ -85,6 +85,8 @@ function createProbe(cfg) {
   let profT0 = 0
   /** Lines of a window that ended without a socket to send them on (for rescue()). */
   let retained = null
+  /** The final lines while stop() waits for the worker threads' profiles (a rescue() may take them). */
+  let stopping = null
   /** ms into the window when the loop first turned (a late `start`), 0 when on time. */
   let netStartMs = 0
   /** ms into the running profile where the window starts (meshprof drops the samples before it). */
@@ -649,6 +651,14 @@ function createProbe(cfg) {
    * Returns '' when there is nothing (never profiled, or already handed over).
    */
   function rescue() {
+    if (stopping) {
+      // stop() is still waiting for the worker profiles: hand over the main thread's lines now
+      const r = [line({ k: 'error', message: 'worker thread profiles lost: they were not in when meshprof collected the window' }), ...stopping].join('')
+      stopping = null
+      if (sock && !sock.destroyed) sock.destroy()
+      cleanup()
+      return r
+    }
     if (retained) {
       const r = retained.join('')
       retained = null
@@ -679,7 +689,10 @@ function createProbe(cfg) {
     workerProf = null
     const workerLines = wp ? wp.collect(WORKER_STOP_MS) : Promise.resolve([])
     const out = finalLines(reason)
+    stopping = out
     const finish = (wlines) => {
+      if (stopping !== out) return // a rescue() took the lines meanwhile
+      stopping = null
       const s = sock
       for (const l of [...wlines.map(line), ...out]) if (s && !s.destroyed) s.write(l)
       if (s) s.end()
