@@ -942,44 +942,25 @@ export class FoldSink implements Sink {
   }
 
   /**
-   * Unique stacks as perl would print them (not yet merged by text nor sorted), packed into one
-   * byte array: no string per stack, and a worker can hand it over without a copy.
+   * Unique stacks as perl would print them (not yet merged by text nor sorted): one latin1 string
+   * per stack (each char one input byte), which sorts in perl's byte order with plain `<`.
    */
-  packed(pnames: readonly string[]): PackedStacks {
+  stacks(pnames: readonly string[]): FoldedStacks {
     const texts = this.canonTexts
-    // Frame texts and process names as bytes, once each.
-    const tOff = new Int32Array(texts.length + 1)
-    for (let i = 0; i < texts.length; i++) tOff[i + 1] = tOff[i]! + texts[i]!.length
-    const tBuf = Buffer.allocUnsafe(tOff[texts.length]!)
-    for (let i = 0; i < texts.length; i++) tBuf.write(texts[i]!, tOff[i]!, 'latin1')
-    const pBytes = pnames.map((p) => Buffer.from(p, 'latin1'))
-    let size = 0
-    for (let s = 0; s < this.n; s++) {
-      size += pBytes[this.stPname[s]!]!.length
-      const st = this.stStart[s]!
-      for (let i = st + this.stLen[s]! - 1; i >= st; i--) {
-        const t = this.seq[i]!
-        size += 1 + tOff[t + 1]! - tOff[t]!
-      }
-    }
-    const text = new Uint8Array(size)
-    const ends = new Int32Array(this.n)
+    const keys: string[] = new Array(this.n)
     const counts: (number | bigint)[] = new Array(this.n)
-    let off = 0
+    // join() writes one flat string (a chain of += would leave ropes for the sort to flatten).
+    const parts: string[] = []
     for (let s = 0; s < this.n; s++) {
-      const pb = pBytes[this.stPname[s]!]!
-      text.set(pb, off)
-      off += pb.length
       const st = this.stStart[s]!
-      for (let i = st + this.stLen[s]! - 1; i >= st; i--) {
-        const t = this.seq[i]!
-        text[off++] = 59 /* ; */
-        for (let j = tOff[t]!, e = tOff[t + 1]!; j < e; j++) text[off++] = tBuf[j]!
-      }
-      ends[s] = off
+      const len = this.stLen[s]!
+      parts.length = len + 1
+      parts[0] = pnames[this.stPname[s]!]!
+      for (let i = 0; i < len; i++) parts[i + 1] = texts[this.seq[st + len - 1 - i]!]!
+      keys[s] = parts.join(';')
       counts[s] = this.big?.get(s) ?? this.stCount[s]!
     }
-    return { text, ends, counts }
+    return { keys, counts }
   }
 
   get uniqueStacks(): number {
@@ -987,67 +968,54 @@ export class FoldSink implements Sink {
   }
 }
 
-/** Unique stacks of one folder: stack i is text[ends[i-1], ends[i]) (no count, no newline). */
-export interface PackedStacks {
-  text: Uint8Array
-  ends: Int32Array
+/** Unique stacks of one folder: key i (latin1, no count, no newline) was seen counts[i] times. */
+export interface FoldedStacks {
+  keys: string[]
   counts: (number | bigint)[]
 }
 
 /**
- * Merge packed stacks (equal texts add up) and print them sorted by bytes, like perl's `sort keys`.
- * `lines`: how many unique stacks were printed.
+ * Merge folded stacks (equal keys add up) and print them sorted by bytes, like perl's `sort keys`:
+ * latin1 strings compare by char code, which is byte order. `lines`: unique stacks printed.
  */
-export function renderFolded(parts: readonly PackedStacks[]): { output: Buffer; lines: number } {
-  const bufs = parts.map((p) => Buffer.from(p.text.buffer, p.text.byteOffset, p.text.byteLength))
+export function renderFolded(parts: readonly FoldedStacks[]): { output: Buffer; lines: number } {
   let n = 0
-  for (const p of parts) n += p.ends.length
-  const partOf = new Int32Array(n)
-  const idx = new Int32Array(n)
+  for (const p of parts) n += p.keys.length
+  const keys: string[] = new Array(n)
+  const partCounts: (number | bigint)[] = new Array(n)
   let k = 0
-  for (let p = 0; p < parts.length; p++) {
-    for (let i = 0; i < parts[p]!.ends.length; i++) {
-      partOf[k] = p
-      idx[k++] = i
+  for (const p of parts) {
+    for (let i = 0; i < p.keys.length; i++) {
+      keys[k] = p.keys[i]!
+      partCounts[k++] = p.counts[i]!
     }
-  }
-  const start = (p: number, i: number) => (i === 0 ? 0 : parts[p]!.ends[i - 1]!)
-  // Byte order of the texts; memcmp puts a prefix first, like perl's string sort.
-  const cmp = (a: number, b: number): number => {
-    const pa = partOf[a]!
-    const pb = partOf[b]!
-    const ia = idx[a]!
-    const ib = idx[b]!
-    return bufs[pa]!.compare(bufs[pb]!, start(pb, ib), parts[pb]!.ends[ib]!, start(pa, ia), parts[pa]!.ends[ia]!)
   }
   const order = new Int32Array(n)
   for (let i = 0; i < n; i++) order[i] = i
-  order.sort(cmp)
-  // Equal texts (from different threads) are neighbours now: add their counts.
+  order.sort((a, b) => {
+    const x = keys[a]!
+    const y = keys[b]!
+    return x < y ? -1 : x > y ? 1 : 0
+  })
+  // Equal keys (from different threads) are neighbours now: add their counts.
   const groupEnd: number[] = []
   const counts: string[] = []
   let size = 0
   for (let i = 0; i < n; ) {
     const a = order[i]!
-    let c = parts[partOf[a]!]!.counts[idx[a]!]!
+    let c = partCounts[a]!
     let j = i + 1
-    while (j < n && cmp(a, order[j]!) === 0) {
-      const b = order[j]!
-      c = addCount(c, parts[partOf[b]!]!.counts[idx[b]!]!)
-      j++
-    }
+    while (j < n && keys[order[j]!] === keys[a]) c = addCount(c, partCounts[order[j++]!]!)
     const cs = formatCount(c)
     groupEnd.push(j)
     counts.push(cs)
-    size += parts[partOf[a]!]!.ends[idx[a]!]! - start(partOf[a]!, idx[a]!) + cs.length + 2
+    size += keys[a]!.length + cs.length + 2
     i = j
   }
   const out = Buffer.allocUnsafe(size)
   let off = 0
   for (let g = 0, i = 0; g < groupEnd.length; i = groupEnd[g++]!) {
-    const a = order[i]!
-    const p = partOf[a]!
-    off += bufs[p]!.copy(out, off, start(p, idx[a]!), parts[p]!.ends[idx[a]!]!)
+    off += out.write(keys[order[i]!]!, off, 'latin1')
     out[off++] = 32
     off += out.write(counts[g]!, off, 'latin1')
     out[off++] = 10

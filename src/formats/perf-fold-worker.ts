@@ -29,8 +29,7 @@ parentPort!.once('message', (m: { preset?: string }) => {
         folder.chunks.push(i)
       }
       const result = folder.result(true)
-      // The packed stacks move to the main thread without a copy.
-      parentPort!.postMessage({ ok: true, result: { ...result, chunks: folder.chunks } }, [result.stacks.text.buffer as ArrayBuffer, result.stacks.ends.buffer as ArrayBuffer])
+      parentPort!.postMessage({ ok: true, result: { ...result, chunks: folder.chunks } })
     } finally {
       closeSync(fd)
     }

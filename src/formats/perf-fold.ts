@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync, fstatSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Readable } from 'node:stream'
-import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, type CoreOptions, type PackedStacks } from './perf-core.js'
+import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, type CoreOptions, type FoldedStacks } from './perf-core.js'
 
 /** Tuning knobs (tests and the bench use them; the CLI reads MESHPROF_PERF_THREADS / _SPLIT_MIN). */
 export interface FoldTuning {
@@ -43,7 +43,7 @@ export interface FoldResult {
 
 /** What one chunk (main thread or worker) reports. */
 export interface ChunkResult {
-  stacks: PackedStacks
+  stacks: FoldedStacks
   firstEvent?: string
   droppedEvent?: string
   lines: number
@@ -127,7 +127,7 @@ export class LineFeeder {
 
 function chunkResult(parser: PerfParser, sink: FoldSink, preset: boolean): ChunkResult {
   return {
-    stacks: sink.packed(parser.pnames),
+    stacks: sink.stacks(parser.pnames),
     firstEvent: parser.firstEvent,
     droppedEvent: parser.droppedEvent,
     lines: parser.lines,
