@@ -223,6 +223,29 @@ function hashTail(b: Uint8Array, dv: DataView, i: number, e: number, h: number):
   return h
 }
 
+/**
+ * a[as, as + len) equals b[bs, bs + len)? Eight bytes at a time as float64: equal doubles are equal
+ * bytes except 0 === -0 (hence the x === 0 exit) and NaN, which equals nothing; both fall through to
+ * the exact 4-byte and byte compares.
+ */
+function sameBytes(a: DataView, as: number, b: DataView, bs: number, len: number): boolean {
+  let j = 0
+  while (j + 8 <= len) {
+    const x = a.getFloat64(as + j, true)
+    if (x !== b.getFloat64(bs + j, true) || x === 0) break
+    j += 8
+  }
+  while (j + 4 <= len) {
+    if (a.getUint32(as + j, true) !== b.getUint32(bs + j, true)) return false
+    j += 4
+  }
+  while (j < len) {
+    if (a.getUint8(as + j) !== b.getUint8(bs + j)) return false
+    j++
+  }
+  return true
+}
+
 function finishHash(h: number): number {
   h ^= h >>> 15
   h = Math.imul(h, 0x2c1b3c6d)
@@ -592,16 +615,7 @@ export class PerfParser {
     if (cand >= 0 && this.kJava[cand] === this.java) {
       const len = this.kLen[cand]!
       if (r + len < this.dvLen && b[r + len] === 10) {
-        const ks = this.kStart[cand]!
-        const adv = this.arenaDv
-        const dv = this.dv
-        let j = 0
-        while (j + 4 <= len && adv.getUint32(ks + j, true) === dv.getUint32(r + j, true)) j += 4
-        if (j + 4 > len) {
-          const arena = this.keyArena
-          while (j < len && arena[ks + j] === b[r + j]) j++
-        }
-        if (j === len) {
+        if (sameBytes(this.arenaDv, this.kStart[cand]!, this.dv, r, len)) {
           const ent = this.kEntry[cand]!
           if (ent >= 0) this.push(ent)
           else if (ent <= -2) this.pcEntry(-2 - ent, latin1(b, pcStart, pcEnd))
@@ -675,19 +689,12 @@ export class PerfParser {
   private lookup(b: Buffer, s: number, pcStart: number, pcEnd: number, r: number, e: number, h: number): number {
     const java = this.java
     const len = e - r
-    const arena = this.keyArena
     let slot = h & this.mask
     for (;;) {
       const k = this.slots[slot]!
       if (k < 0) break
       if (this.kHash[k] === h && this.kLen[k] === len && this.kJava[k] === java) {
-        const ks = this.kStart[k]!
-        const adv = this.arenaDv
-        const dv = this.dv
-        let j = 0
-        while (j + 4 <= len && adv.getUint32(ks + j, true) === dv.getUint32(r + j, true)) j += 4
-        if (j + 4 > len) while (j < len && arena[ks + j] === b[r + j]) j++
-        if (j === len) {
+        if (sameBytes(this.arenaDv, this.kStart[k]!, this.dv, r, len)) {
           const ent = this.kEntry[k]!
           if (ent >= 0) this.push(ent)
           else if (ent <= -2) this.pcEntry(-2 - ent, latin1(b, pcStart, pcEnd))
