@@ -970,6 +970,42 @@ export class FoldSink implements Sink {
     return { keys, counts }
   }
 
+  /**
+   * The same stacks as one latin1 byte string, keys joined by '\n' (no key holds one), written
+   * straight from the frame texts: a worker sends this instead of a string per stack.
+   */
+  wire(pnames: readonly string[]): WireStacks {
+    const texts = this.canonTexts
+    const tOff = new Int32Array(texts.length + 1)
+    for (let i = 0; i < texts.length; i++) tOff[i + 1] = tOff[i]! + texts[i]!.length
+    const tBuf = Buffer.allocUnsafe(tOff[texts.length]!)
+    for (let i = 0; i < texts.length; i++) tBuf.write(texts[i]!, tOff[i]!, 'latin1')
+    const pBytes = pnames.map((p) => Buffer.from(p, 'latin1'))
+    let size = Math.max(0, this.n - 1)
+    for (let s = 0; s < this.n; s++) {
+      size += pBytes[this.stPname[s]!]!.length
+      const st = this.stStart[s]!
+      for (let i = st + this.stLen[s]! - 1; i >= st; i--) size += 1 + tOff[this.seq[i]! + 1]! - tOff[this.seq[i]!]!
+    }
+    const text = new Uint8Array(size)
+    const counts: (number | bigint)[] = new Array(this.n)
+    let off = 0
+    for (let s = 0; s < this.n; s++) {
+      if (s > 0) text[off++] = 10
+      const pb = pBytes[this.stPname[s]!]!
+      text.set(pb, off)
+      off += pb.length
+      const st = this.stStart[s]!
+      for (let i = st + this.stLen[s]! - 1; i >= st; i--) {
+        const t = this.seq[i]!
+        text[off++] = 59 /* ; */
+        for (let j = tOff[t]!, e = tOff[t + 1]!; j < e; j++) text[off++] = tBuf[j]!
+      }
+      counts[s] = this.big?.get(s) ?? this.stCount[s]!
+    }
+    return { text, counts }
+  }
+
   get uniqueStacks(): number {
     return this.n
   }
@@ -978,6 +1014,12 @@ export class FoldSink implements Sink {
 /** Unique stacks of one folder: key i (latin1, no count, no newline) was seen counts[i] times. */
 export interface FoldedStacks {
   keys: string[]
+  counts: (number | bigint)[]
+}
+
+/** Folded stacks as a worker sends them: the keys joined by '\n' as latin1 bytes. */
+export interface WireStacks {
+  text: Uint8Array
   counts: (number | bigint)[]
 }
 

@@ -28,8 +28,8 @@ parentPort!.once('message', (m: { preset?: string }) => {
         folder.fold(fd, job.bounds[i]!, job.bounds[i + 1]!, i === n - 1, job.flushLast)
         folder.chunks.push(i)
       }
-      const result = folder.result(true)
-      parentPort!.postMessage({ ok: true, result: { ...result, chunks: folder.chunks } })
+      const result = folder.wireResult(true)
+      parentPort!.postMessage({ ok: true, result }, [result.stacks.text.buffer as ArrayBuffer])
     } finally {
       closeSync(fd)
     }

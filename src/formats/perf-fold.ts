@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync, fstatSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Readable } from 'node:stream'
-import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, type CoreOptions, type FoldedStacks } from './perf-core.js'
+import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, type CoreOptions, type FoldedStacks, type WireStacks } from './perf-core.js'
 
 /** Tuning knobs (tests and the bench use them; the CLI reads MESHPROF_PERF_THREADS / _SPLIT_MIN). */
 export interface FoldTuning {
@@ -54,7 +54,7 @@ export interface ChunkResult {
   preset: boolean
 }
 
-const DEFAULT_BUFFER = 4 << 20
+const DEFAULT_BUFFER = 1 << 20
 
 /** Feeds a PerfParser from successive reads into one growable buffer; handles over-long lines. */
 export class LineFeeder {
@@ -126,8 +126,11 @@ export class LineFeeder {
 }
 
 function chunkResult(parser: PerfParser, sink: FoldSink, preset: boolean): ChunkResult {
+  return { ...chunkStats(parser, preset), stacks: sink.stacks(parser.pnames) }
+}
+
+function chunkStats(parser: PerfParser, preset: boolean): Omit<ChunkResult, 'stacks'> {
   return {
-    stacks: sink.stacks(parser.pnames),
     firstEvent: parser.firstEvent,
     droppedEvent: parser.droppedEvent,
     lines: parser.lines,
@@ -172,6 +175,11 @@ export class ChunkFolder {
 
   result(preset: boolean): ChunkResult {
     return chunkResult(this.parser, this.sink, preset)
+  }
+
+  /** The result as a worker posts it: the stacks as bytes (see WireStacks). */
+  wireResult(preset: boolean): WorkerResult {
+    return { ...chunkStats(this.parser, preset), stacks: this.sink.wire(this.parser.pnames), chunks: this.chunks }
   }
 }
 
@@ -256,9 +264,18 @@ function defaultThreads(): number {
 /** Chunk size for the shared work queue (threads take the next chunk when they are free). */
 const CHUNK = 16 << 20
 
+/** What a worker posts back: its stacks as one buffer (moved, not copied) and the chunks it folded. */
+export type WorkerResult = Omit<ChunkResult, 'stacks'> & { stacks: WireStacks; chunks: number[] }
+
+function fromWire(w: WireStacks): FoldedStacks {
+  // split() makes slices of one string: no copy per key.
+  const keys = w.counts.length === 0 ? [] : Buffer.from(w.text.buffer, w.text.byteOffset, w.text.byteLength).toString('latin1').split('\n')
+  return { keys, counts: w.counts }
+}
+
 interface WorkerReply {
   ok: boolean
-  result?: ChunkResult & { chunks: number[] }
+  result?: WorkerResult
   error?: string
 }
 
@@ -272,7 +289,7 @@ function startWorker(path: string, bounds: number[], counter: SharedArrayBuffer,
   })
   const promise = new Promise<(ChunkResult & { chunks: number[] }) | undefined>((resolve) => {
     // Any failure resolves to undefined: the chunks it did not report are folded again here.
-    worker.once('message', (m: WorkerReply) => resolve(m.ok ? m.result : undefined))
+    worker.once('message', (m: WorkerReply) => resolve(m.ok && m.result ? { ...m.result, stacks: fromWire(m.result.stacks) } : undefined))
     worker.once('error', () => resolve(undefined))
     worker.once('exit', () => resolve(undefined))
   })
