@@ -5,11 +5,12 @@ import { closeSync, openSync, readSync, fstatSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Readable } from 'node:stream'
+import { idleCoresSinceStart } from '../util/cpu-idle.js'
 import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, type CoreOptions, type FoldedStacks, type WireStacks } from './perf-core.js'
 
 /** Tuning knobs (tests and the bench use them; the CLI reads MESHPROF_PERF_THREADS / _SPLIT_MIN). */
 export interface FoldTuning {
-  /** Threads to use for a plain file (default: cores, at most 4; env MESHPROF_PERF_THREADS). */
+  /** Threads to use for a plain file (default: cores, at most 4, workers only for idle ones; env MESHPROF_PERF_THREADS). */
   threads?: number
   /** Smallest file split across threads, bytes (default 16 MiB; env MESHPROF_PERF_SPLIT_MIN). */
   splitMin?: number
@@ -227,13 +228,33 @@ export function prescanFirstEvent(fd: number, limit: number): string | undefined
   }
 }
 
-/** Offsets just after a "\n\n" near size*i/n, so each chunk starts with a clean parser state. */
-export function findSplits(fd: number, size: number, n: number): number[] {
+/**
+ * Where the chunks of the shared queue should end: n equal chunks, the last `threads` of them cut
+ * in four (when there are more chunks than threads), so that no thread starts a big chunk when
+ * the others are about to run dry: the main thread waits at most for a small last piece.
+ */
+export function chunkTargets(size: number, n: number, threads: number): number[] {
+  const out: number[] = []
+  for (let i = 1; i < n; i++) out.push(Math.floor((size * i) / n))
+  if (n <= threads) return out
+  const tailFrom = n - threads
+  const tail: number[] = []
+  for (let i = tailFrom; i < n; i++) {
+    const a = Math.floor((size * i) / n)
+    const b = Math.floor((size * (i + 1)) / n)
+    for (let q = 1; q < 4; q++) tail.push(a + Math.floor(((b - a) * q) / 4))
+    if (i + 1 < n) tail.push(b)
+  }
+  return [...out.slice(0, tailFrom), ...tail]
+}
+
+/** Offsets just after a "\n\n" at or after each target (ascending), so each chunk starts with a clean parser state. */
+export function findSplits(fd: number, size: number, targets: readonly number[]): number[] {
   const out: number[] = [0]
   const win = Buffer.allocUnsafe(1 << 20)
-  for (let i = 1; i < n; i++) {
-    let pos = Math.max(Math.floor((size * i) / n), out[out.length - 1]!)
-    const limit = i + 1 < n ? Math.floor((size * (i + 1)) / n) : size
+  for (let i = 0; i < targets.length; i++) {
+    let pos = Math.max(targets[i]!, out[out.length - 1]!)
+    const limit = i + 1 < targets.length ? targets[i + 1]! : size
     let found = -1
     while (pos < limit && found < 0) {
       const got = readSync(fd, win, 0, win.length, pos)
@@ -256,9 +277,16 @@ function envInt(name: string): number | undefined {
   return Number.isFinite(n) && n >= 0 ? Math.floor(n) : undefined
 }
 
+/**
+ * Cores, at most 4, but a worker only for a core that sat idle: on this input a worker costs
+ * ~0.2 s CPU (its start-up, JIT warm-up, tidying every distinct line again, the hand-over), which
+ * only pays when it runs beside the main thread rather than taking turns with it.
+ */
 function defaultThreads(): number {
   const c = typeof availableParallelism === 'function' ? availableParallelism() : cpus().length
-  return Math.max(1, Math.min(4, c))
+  const max = Math.max(1, Math.min(4, c))
+  const idle = idleCoresSinceStart(c)
+  return idle === undefined ? max : Math.max(1, Math.min(max, 1 + Math.floor(idle + 0.25)))
 }
 
 /** Chunk size for the shared work queue (threads take the next chunk when they are free). */
@@ -310,7 +338,7 @@ export async function foldFile(path: string, opts: CoreOptions, flushLast: boole
     const threads = Math.max(1, tuning.threads ?? envInt('MESHPROF_PERF_THREADS') ?? defaultThreads())
     const splitMin = tuning.splitMin ?? envInt('MESHPROF_PERF_SPLIT_MIN') ?? 16 << 20
     const chunkSize = Math.max(1, tuning.chunkSize ?? envInt('MESHPROF_PERF_CHUNK') ?? CHUNK)
-    const bounds = threads > 1 && size >= splitMin ? findSplits(fd, size, Math.max(threads, Math.ceil(size / chunkSize))) : [0, size]
+    const bounds = threads > 1 && size >= splitMin ? findSplits(fd, size, chunkTargets(size, Math.max(threads, Math.ceil(size / chunkSize)), threads)) : [0, size]
     const n = bounds.length - 1
     if (n <= 1 || threads <= 1) {
       const one = new ChunkFolder(opts, undefined, tuning.bufferSize)
