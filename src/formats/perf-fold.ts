@@ -251,7 +251,8 @@ export function chunkTargets(size: number, n: number, threads: number): number[]
 /** Offsets just after a "\n\n" at or after each target (ascending), so each chunk starts with a clean parser state. */
 export function findSplits(fd: number, size: number, targets: readonly number[]): number[] {
   const out: number[] = [0]
-  const win = Buffer.allocUnsafe(1 << 20)
+  // A blank line is usually a few KB away: small reads, not 1 MiB at every target.
+  const win = Buffer.allocUnsafe(64 << 10)
   for (let i = 0; i < targets.length; i++) {
     let pos = Math.max(targets[i]!, out[out.length - 1]!)
     const limit = i + 1 < targets.length ? targets[i + 1]! : size
