@@ -19,12 +19,13 @@ const atStart = cpuJiffies()
 
 /**
  * Cores that sat idle since start-up (this process kept one busy meanwhile), of `cores`; undefined
- * when unknown or when the window is under ~4 jiffies per core, too short to tell.
+ * when unknown, or when the window is under ~4 jiffies per core (too short to tell) or over ~5 s
+ * (a library caller long after start-up: that average says little about now).
  */
 export function idleCoresSinceStart(cores: number): number | undefined {
   const now = cpuJiffies()
   if (!atStart || !now) return undefined
   const dt = now.total - atStart.total
-  if (dt < 4 * cores) return undefined
+  if (dt < 4 * cores || dt > 500 * cores) return undefined
   return ((now.idle - atStart.idle) / dt) * cores
 }
