@@ -967,7 +967,7 @@ export class FoldSink implements Sink {
       keys[s] = parts.join(';')
       counts[s] = this.big?.get(s) ?? this.stCount[s]!
     }
-    return { keys, counts }
+    return sortedStacks(keys, counts)
   }
 
   /**
@@ -1011,34 +1011,24 @@ export class FoldSink implements Sink {
   }
 }
 
-/** Unique stacks of one folder: key i (latin1, no count, no newline) was seen counts[i] times. */
+/**
+ * Unique stacks of one folder, sorted: key i (latin1, no count, no newline) was seen counts[i]
+ * times. Keys may repeat (frame texts can hold ';'); equal ones are neighbours.
+ */
 export interface FoldedStacks {
   keys: string[]
   counts: (number | bigint)[]
 }
 
-/** Folded stacks as a worker sends them: the keys joined by '\n' as latin1 bytes. */
+/** Folded stacks as a worker sends them: the keys joined by '\n' as latin1 bytes (unsorted). */
 export interface WireStacks {
   text: Uint8Array
   counts: (number | bigint)[]
 }
 
-/**
- * Merge folded stacks (equal keys add up) and print them sorted by bytes, like perl's `sort keys`:
- * latin1 strings compare by char code, which is byte order. `lines`: unique stacks printed.
- */
-export function renderFolded(parts: readonly FoldedStacks[]): { output: Buffer; lines: number } {
-  let n = 0
-  for (const p of parts) n += p.keys.length
-  const keys: string[] = new Array(n)
-  const partCounts: (number | bigint)[] = new Array(n)
-  let k = 0
-  for (const p of parts) {
-    for (let i = 0; i < p.keys.length; i++) {
-      keys[k] = p.keys[i]!
-      partCounts[k++] = p.counts[i]!
-    }
-  }
+/** Sorted by key with `<`: latin1 strings compare by char code, which is byte order (perl's). */
+export function sortedStacks(keys: string[], counts: (number | bigint)[]): FoldedStacks {
+  const n = keys.length
   const order = new Int32Array(n)
   for (let i = 0; i < n; i++) order[i] = i
   order.sort((a, b) => {
@@ -1046,28 +1036,58 @@ export function renderFolded(parts: readonly FoldedStacks[]): { output: Buffer; 
     const y = keys[b]!
     return x < y ? -1 : x > y ? 1 : 0
   })
-  // Equal keys (from different threads) are neighbours now: add their counts.
-  const groupEnd: number[] = []
+  const k2: string[] = new Array(n)
+  const c2: (number | bigint)[] = new Array(n)
+  for (let i = 0; i < n; i++) {
+    k2[i] = keys[order[i]!]!
+    c2[i] = counts[order[i]!]!
+  }
+  return { keys: k2, counts: c2 }
+}
+
+/**
+ * Merge sorted folded stacks (equal keys add up) into perl's output, sorted by bytes like its
+ * `sort keys`. Each thread sorts its own part, so the main thread only merges. `lines`: unique
+ * stacks printed.
+ */
+export function renderFolded(parts: readonly FoldedStacks[]): { output: Buffer; lines: number } {
+  const heads = parts.map(() => 0)
+  const groupKeys: string[] = []
   const counts: string[] = []
   let size = 0
-  for (let i = 0; i < n; ) {
-    const a = order[i]!
-    let c = partCounts[a]!
-    let j = i + 1
-    while (j < n && keys[order[j]!] === keys[a]) c = addCount(c, partCounts[order[j++]!]!)
+  let key: string | undefined
+  let c: number | bigint = 0
+  const flush = (): void => {
     const cs = formatCount(c)
-    groupEnd.push(j)
+    groupKeys.push(key!)
     counts.push(cs)
-    size += keys[a]!.length + cs.length + 2
-    i = j
+    size += key!.length + cs.length + 2
   }
+  for (;;) {
+    // The smallest head (a handful of threads: a scan).
+    let p = -1
+    for (let q = 0; q < parts.length; q++) {
+      if (heads[q]! < parts[q]!.keys.length && (p < 0 || parts[q]!.keys[heads[q]!]! < parts[p]!.keys[heads[p]!]!)) p = q
+    }
+    if (p < 0) break
+    const k = parts[p]!.keys[heads[p]!]!
+    const v = parts[p]!.counts[heads[p]!]!
+    heads[p]!++
+    if (k === key) c = addCount(c, v)
+    else {
+      if (key !== undefined) flush()
+      key = k
+      c = v
+    }
+  }
+  if (key !== undefined) flush()
   const out = Buffer.allocUnsafe(size)
   let off = 0
-  for (let g = 0, i = 0; g < groupEnd.length; i = groupEnd[g++]!) {
-    off += out.write(keys[order[i]!]!, off, 'latin1')
+  for (let g = 0; g < groupKeys.length; g++) {
+    off += out.write(groupKeys[g]!, off, 'latin1')
     out[off++] = 32
     off += out.write(counts[g]!, off, 'latin1')
     out[off++] = 10
   }
-  return { output: out, lines: groupEnd.length }
+  return { output: out, lines: groupKeys.length }
 }

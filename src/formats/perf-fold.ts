@@ -6,7 +6,7 @@ import { availableParallelism, cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Readable } from 'node:stream'
 import { idleCoresSinceStart } from '../util/cpu-idle.js'
-import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, type CoreOptions, type FoldedStacks, type WireStacks } from './perf-core.js'
+import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, sortedStacks, type CoreOptions, type FoldedStacks, type WireStacks } from './perf-core.js'
 
 /** Tuning knobs (tests and the bench use them; the CLI reads MESHPROF_PERF_THREADS / _SPLIT_MIN). */
 export interface FoldTuning {
@@ -299,7 +299,7 @@ export type WorkerResult = Omit<ChunkResult, 'stacks'> & { stacks: WireStacks; c
 function fromWire(w: WireStacks): FoldedStacks {
   // split() makes slices of one string: no copy per key.
   const keys = w.counts.length === 0 ? [] : Buffer.from(w.text.buffer, w.text.byteOffset, w.text.byteLength).toString('latin1').split('\n')
-  return { keys, counts: w.counts }
+  return sortedStacks(keys, w.counts)
 }
 
 interface WorkerReply {
