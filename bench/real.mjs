@@ -4,7 +4,9 @@
 //   FLAMEGRAPH_DIR=/path/to/FlameGraph node bench/real.mjs      (after `npm run build`)
 //
 // - fold: real-perf.txt (perf record -g of a Node service with --perf-basic-prof) vs
-//   stackcollapse-perf.pl; output compared byte for byte; peak RSS at that size and at 1 GB.
+//   stackcollapse-perf.pl; output compared byte for byte; peak RSS at that size and at 1 GB. Rows:
+//   the default (a worker thread only for a core that sat idle during start-up; `fold -v` says how
+//   many it used), and 1 and 2 threads forced with MESHPROF_PERF_THREADS.
 // - pprof top: real-datadog.pb.gz (30 s @datadog/pprof, a label set per sample) vs go tool pprof -top.
 // - folded: real-100k.folded (100k unique stacks from rustc, g++ and the Node service): import
 //   throughput (in-process, loadProfile), `top`, `flamegraph` and `analyze`.
@@ -45,7 +47,9 @@ async function run(n, cmdline, outFile = '/dev/null') {
     if (r.code !== 0) throw new Error(`${cmdline} failed (${r.code}): ${r.stderr.slice(-400)}`)
     if (!b || r.ms < b.ms) b = r
   }
-  return { wallS: +(b.ms / 1000).toFixed(2), cpuS: b.cpuMs === undefined ? null : +(b.cpuMs / 1000).toFixed(2), rssMB: Math.round(b.rssMB) }
+  // `fold -v` says how many threads it used (the default starts workers only for idle cores).
+  const threads = /(\d+) thread\(s\)/.exec(b.stderr)?.[1]
+  return { wallS: +(b.ms / 1000).toFixed(2), cpuS: b.cpuMs === undefined ? null : +(b.cpuMs / 1000).toFixed(2), rssMB: Math.round(b.rssMB), ...(threads ? { threads: Number(threads) } : {}) }
 }
 const q = (s) => `"${s}"`
 const sha = (p) => createHash('sha256').update(readFileSync(p)).digest('hex')
@@ -60,16 +64,19 @@ const row = (work, input, m, refName, ref) => {
 if (doing('fold')) {
   const perf = INPUTS.perf
   const size = `${results.inputs.perf.sizeMB} MB`
-  const mp = await run(RUNS, `${q(process.execPath)} ${q(BIN)} fold ${q(perf)}`, join(out, 'real-perf.meshprof.folded'))
+  const mp = await run(RUNS, `${q(process.execPath)} ${q(BIN)} fold -v ${q(perf)}`, join(out, 'real-perf.meshprof.folded'))
   const mp1 = await run(RUNS, `env MESHPROF_PERF_THREADS=1 ${q(process.execPath)} ${q(BIN)} fold ${q(perf)}`, join(out, 'real-perf.meshprof1.folded'))
+  const mp2 = await run(RUNS, `env MESHPROF_PERF_THREADS=2 ${q(process.execPath)} ${q(BIN)} fold ${q(perf)}`, join(out, 'real-perf.meshprof2.folded'))
   let perl = null
   let identical = 'skipped (FLAMEGRAPH_DIR not set)'
   if (FG && existsSync(join(FG, 'stackcollapse-perf.pl'))) {
     perl = await run(REF_RUNS, `perl ${q(join(FG, 'stackcollapse-perf.pl'))} ${q(perf)}`, join(out, 'real-perf.perl.folded'))
-    identical = sha(join(out, 'real-perf.perl.folded')) === sha(join(out, 'real-perf.meshprof.folded')) && sha(join(out, 'real-perf.meshprof1.folded')) === sha(join(out, 'real-perf.meshprof.folded'))
+    const want = sha(join(out, 'real-perf.perl.folded'))
+    identical = ['', '1', '2'].every((t) => sha(join(out, `real-perf.meshprof${t}.folded`)) === want)
   }
-  const big = await run(RUNS, `${q(process.execPath)} ${q(BIN)} fold ${q(INPUTS.perf1g)}`, join(out, 'real-perf-1g.meshprof.folded'))
+  const big = await run(RUNS, `${q(process.execPath)} ${q(BIN)} fold -v ${q(INPUTS.perf1g)}`, join(out, 'real-perf-1g.meshprof.folded'))
   const big1 = await run(RUNS, `env MESHPROF_PERF_THREADS=1 ${q(process.execPath)} ${q(BIN)} fold ${q(INPUTS.perf1g)}`)
+  const big2 = await run(RUNS, `env MESHPROF_PERF_THREADS=2 ${q(process.execPath)} ${q(BIN)} fold ${q(INPUTS.perf1g)}`)
   // perl on 1 GB takes a minute or more on a busy machine: BENCH_PERL_1G=0 skips it.
   let perlBig = null
   let identicalBig = 'skipped'
@@ -78,17 +85,22 @@ if (doing('fold')) {
     identicalBig = sha(join(out, 'real-perf-1g.perl.folded')) === sha(join(out, 'real-perf-1g.meshprof.folded'))
   }
   const size1g = `${results.inputs.perf1g.sizeMB} MB`
-  row('fold (2 threads)', size, mp, perl && 'stackcollapse-perf.pl', perl)
+  const dflt = (m) => `fold (default: ${m.threads ?? '?'} thread${m.threads === 1 ? '' : 's'})`
+  row(dflt(mp), size, mp, perl && 'stackcollapse-perf.pl', perl)
   row('fold (1 thread)', size, mp1, perl && 'stackcollapse-perf.pl', perl)
-  row('fold (2 threads)', size1g, big, perlBig && 'stackcollapse-perf.pl', perlBig)
+  row('fold (2 threads)', size, mp2, perl && 'stackcollapse-perf.pl', perl)
+  row(dflt(big), size1g, big, perlBig && 'stackcollapse-perf.pl', perlBig)
   row('fold (1 thread)', size1g, big1, perlBig && 'stackcollapse-perf.pl', perlBig)
+  row('fold (2 threads)', size1g, big2, perlBig && 'stackcollapse-perf.pl', perlBig)
   results.fold = {
-    meshprof: mp, meshprof1: mp1, perl, identical,
-    oneGB: big, oneGB1: big1, perlOneGB: perlBig, identicalOneGB: identicalBig,
+    meshprof: mp, meshprof1: mp1, meshprof2: mp2, perl, identical,
+    oneGB: big, oneGB1: big1, oneGB2: big2, perlOneGB: perlBig, identicalOneGB: identicalBig,
     speedup: perl ? ratio(perl.wallS, mp.wallS) : null,
     cpuSpeedup: perl ? ratio(perl.cpuS, mp.cpuS) : null,
     speedup1: perl ? ratio(perl.wallS, mp1.wallS) : null,
     cpuSpeedup1: perl ? ratio(perl.cpuS, mp1.cpuS) : null,
+    speedup2: perl ? ratio(perl.wallS, mp2.wallS) : null,
+    cpuSpeedup2: perl ? ratio(perl.cpuS, mp2.cpuS) : null,
   }
 }
 

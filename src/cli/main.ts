@@ -41,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     })
   for (const c of COMMANDS) parser.command(withExamples(c) as never)
   parser.example(topLevelExamples(COMMANDS))
+  skipHelpCache(parser)
   try {
     const result = (await parser.parseAsync()) as { exitCode?: number }
     if (usageFailure) {
@@ -57,6 +58,18 @@ export async function main(argv: string[]): Promise<number> {
     return reportError(e)
   }
   return exitCode
+}
+
+/**
+ * yargs lays out the running command's whole --help text each time a handler starts (cacheHelpMessage,
+ * kept for a later showHelp()), measuring every word with string-width: 15-25 ms of every run. meshprof
+ * never shows help after parsing (its .fail() prints one line), so the cache is never read. Internal
+ * yargs API, hence the guards: if it changes, yargs simply does the work again.
+ */
+function skipHelpCache(parser: object): void {
+  const internals = (parser as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } } }).getInternalMethods?.()
+  const usage = internals?.getUsageInstance?.()
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {}
 }
 
 export function reportError(e: unknown): number {

@@ -223,6 +223,29 @@ function hashTail(b: Uint8Array, dv: DataView, i: number, e: number, h: number):
   return h
 }
 
+/**
+ * a[as, as + len) equals b[bs, bs + len)? Eight bytes at a time as float64: equal doubles are equal
+ * bytes except 0 === -0 (hence the x === 0 exit) and NaN, which equals nothing; both fall through to
+ * the exact 4-byte and byte compares.
+ */
+function sameBytes(a: DataView, as: number, b: DataView, bs: number, len: number): boolean {
+  let j = 0
+  while (j + 8 <= len) {
+    const x = a.getFloat64(as + j, true)
+    if (x !== b.getFloat64(bs + j, true) || x === 0) break
+    j += 8
+  }
+  while (j + 4 <= len) {
+    if (a.getUint32(as + j, true) !== b.getUint32(bs + j, true)) return false
+    j += 4
+  }
+  while (j < len) {
+    if (a.getUint8(as + j) !== b.getUint8(bs + j)) return false
+    j++
+  }
+  return true
+}
+
 function finishHash(h: number): number {
   h ^= h >>> 15
   h = Math.imul(h, 0x2c1b3c6d)
@@ -592,16 +615,7 @@ export class PerfParser {
     if (cand >= 0 && this.kJava[cand] === this.java) {
       const len = this.kLen[cand]!
       if (r + len < this.dvLen && b[r + len] === 10) {
-        const ks = this.kStart[cand]!
-        const adv = this.arenaDv
-        const dv = this.dv
-        let j = 0
-        while (j + 4 <= len && adv.getUint32(ks + j, true) === dv.getUint32(r + j, true)) j += 4
-        if (j + 4 > len) {
-          const arena = this.keyArena
-          while (j < len && arena[ks + j] === b[r + j]) j++
-        }
-        if (j === len) {
+        if (sameBytes(this.arenaDv, this.kStart[cand]!, this.dv, r, len)) {
           const ent = this.kEntry[cand]!
           if (ent >= 0) this.push(ent)
           else if (ent <= -2) this.pcEntry(-2 - ent, latin1(b, pcStart, pcEnd))
@@ -675,19 +689,12 @@ export class PerfParser {
   private lookup(b: Buffer, s: number, pcStart: number, pcEnd: number, r: number, e: number, h: number): number {
     const java = this.java
     const len = e - r
-    const arena = this.keyArena
     let slot = h & this.mask
     for (;;) {
       const k = this.slots[slot]!
       if (k < 0) break
       if (this.kHash[k] === h && this.kLen[k] === len && this.kJava[k] === java) {
-        const ks = this.kStart[k]!
-        const adv = this.arenaDv
-        const dv = this.dv
-        let j = 0
-        while (j + 4 <= len && adv.getUint32(ks + j, true) === dv.getUint32(r + j, true)) j += 4
-        if (j + 4 > len) while (j < len && arena[ks + j] === b[r + j]) j++
-        if (j === len) {
+        if (sameBytes(this.arenaDv, this.kStart[k]!, this.dv, r, len)) {
           const ent = this.kEntry[k]!
           if (ent >= 0) this.push(ent)
           else if (ent <= -2) this.pcEntry(-2 - ent, latin1(b, pcStart, pcEnd))
@@ -942,31 +949,49 @@ export class FoldSink implements Sink {
   }
 
   /**
-   * Unique stacks as perl would print them (not yet merged by text nor sorted), packed into one
-   * byte array: no string per stack, and a worker can hand it over without a copy.
+   * Unique stacks as perl would print them (not yet merged by text nor sorted): one latin1 string
+   * per stack (each char one input byte), which sorts in perl's byte order with plain `<`.
    */
-  packed(pnames: readonly string[]): PackedStacks {
+  stacks(pnames: readonly string[]): FoldedStacks {
     const texts = this.canonTexts
-    // Frame texts and process names as bytes, once each.
+    const keys: string[] = new Array(this.n)
+    const counts: (number | bigint)[] = new Array(this.n)
+    // join() writes one flat string (a chain of += would leave ropes for the sort to flatten).
+    const parts: string[] = []
+    for (let s = 0; s < this.n; s++) {
+      const st = this.stStart[s]!
+      const len = this.stLen[s]!
+      parts.length = len + 1
+      parts[0] = pnames[this.stPname[s]!]!
+      for (let i = 0; i < len; i++) parts[i + 1] = texts[this.seq[st + len - 1 - i]!]!
+      keys[s] = parts.join(';')
+      counts[s] = this.big?.get(s) ?? this.stCount[s]!
+    }
+    return sortedStacks(keys, counts)
+  }
+
+  /**
+   * The same stacks as one latin1 byte string, keys joined by '\n' (no key holds one), written
+   * straight from the frame texts: a worker sends this instead of a string per stack.
+   */
+  wire(pnames: readonly string[]): WireStacks {
+    const texts = this.canonTexts
     const tOff = new Int32Array(texts.length + 1)
     for (let i = 0; i < texts.length; i++) tOff[i + 1] = tOff[i]! + texts[i]!.length
     const tBuf = Buffer.allocUnsafe(tOff[texts.length]!)
     for (let i = 0; i < texts.length; i++) tBuf.write(texts[i]!, tOff[i]!, 'latin1')
     const pBytes = pnames.map((p) => Buffer.from(p, 'latin1'))
-    let size = 0
+    let size = Math.max(0, this.n - 1)
     for (let s = 0; s < this.n; s++) {
       size += pBytes[this.stPname[s]!]!.length
       const st = this.stStart[s]!
-      for (let i = st + this.stLen[s]! - 1; i >= st; i--) {
-        const t = this.seq[i]!
-        size += 1 + tOff[t + 1]! - tOff[t]!
-      }
+      for (let i = st + this.stLen[s]! - 1; i >= st; i--) size += 1 + tOff[this.seq[i]! + 1]! - tOff[this.seq[i]!]!
     }
     const text = new Uint8Array(size)
-    const ends = new Int32Array(this.n)
     const counts: (number | bigint)[] = new Array(this.n)
     let off = 0
     for (let s = 0; s < this.n; s++) {
+      if (s > 0) text[off++] = 10
       const pb = pBytes[this.stPname[s]!]!
       text.set(pb, off)
       off += pb.length
@@ -976,10 +1001,9 @@ export class FoldSink implements Sink {
         text[off++] = 59 /* ; */
         for (let j = tOff[t]!, e = tOff[t + 1]!; j < e; j++) text[off++] = tBuf[j]!
       }
-      ends[s] = off
       counts[s] = this.big?.get(s) ?? this.stCount[s]!
     }
-    return { text, ends, counts }
+    return { text, counts }
   }
 
   get uniqueStacks(): number {
@@ -987,70 +1011,83 @@ export class FoldSink implements Sink {
   }
 }
 
-/** Unique stacks of one folder: stack i is text[ends[i-1], ends[i]) (no count, no newline). */
-export interface PackedStacks {
-  text: Uint8Array
-  ends: Int32Array
+/**
+ * Unique stacks of one folder, sorted: key i (latin1, no count, no newline) was seen counts[i]
+ * times. Keys may repeat (frame texts can hold ';'); equal ones are neighbours.
+ */
+export interface FoldedStacks {
+  keys: string[]
   counts: (number | bigint)[]
 }
 
-/**
- * Merge packed stacks (equal texts add up) and print them sorted by bytes, like perl's `sort keys`.
- * `lines`: how many unique stacks were printed.
- */
-export function renderFolded(parts: readonly PackedStacks[]): { output: Buffer; lines: number } {
-  const bufs = parts.map((p) => Buffer.from(p.text.buffer, p.text.byteOffset, p.text.byteLength))
-  let n = 0
-  for (const p of parts) n += p.ends.length
-  const partOf = new Int32Array(n)
-  const idx = new Int32Array(n)
-  let k = 0
-  for (let p = 0; p < parts.length; p++) {
-    for (let i = 0; i < parts[p]!.ends.length; i++) {
-      partOf[k] = p
-      idx[k++] = i
-    }
-  }
-  const start = (p: number, i: number) => (i === 0 ? 0 : parts[p]!.ends[i - 1]!)
-  // Byte order of the texts; memcmp puts a prefix first, like perl's string sort.
-  const cmp = (a: number, b: number): number => {
-    const pa = partOf[a]!
-    const pb = partOf[b]!
-    const ia = idx[a]!
-    const ib = idx[b]!
-    return bufs[pa]!.compare(bufs[pb]!, start(pb, ib), parts[pb]!.ends[ib]!, start(pa, ia), parts[pa]!.ends[ia]!)
-  }
+/** Folded stacks as a worker sends them: the keys joined by '\n' as latin1 bytes (unsorted). */
+export interface WireStacks {
+  text: Uint8Array
+  counts: (number | bigint)[]
+}
+
+/** Sorted by key with `<`: latin1 strings compare by char code, which is byte order (perl's). */
+export function sortedStacks(keys: string[], counts: (number | bigint)[]): FoldedStacks {
+  const n = keys.length
   const order = new Int32Array(n)
   for (let i = 0; i < n; i++) order[i] = i
-  order.sort(cmp)
-  // Equal texts (from different threads) are neighbours now: add their counts.
-  const groupEnd: number[] = []
+  order.sort((a, b) => {
+    const x = keys[a]!
+    const y = keys[b]!
+    return x < y ? -1 : x > y ? 1 : 0
+  })
+  const k2: string[] = new Array(n)
+  const c2: (number | bigint)[] = new Array(n)
+  for (let i = 0; i < n; i++) {
+    k2[i] = keys[order[i]!]!
+    c2[i] = counts[order[i]!]!
+  }
+  return { keys: k2, counts: c2 }
+}
+
+/**
+ * Merge sorted folded stacks (equal keys add up) into perl's output, sorted by bytes like its
+ * `sort keys`. Each thread sorts its own part, so the main thread only merges. `lines`: unique
+ * stacks printed.
+ */
+export function renderFolded(parts: readonly FoldedStacks[]): { output: Buffer; lines: number } {
+  const heads = parts.map(() => 0)
+  const groupKeys: string[] = []
   const counts: string[] = []
   let size = 0
-  for (let i = 0; i < n; ) {
-    const a = order[i]!
-    let c = parts[partOf[a]!]!.counts[idx[a]!]!
-    let j = i + 1
-    while (j < n && cmp(a, order[j]!) === 0) {
-      const b = order[j]!
-      c = addCount(c, parts[partOf[b]!]!.counts[idx[b]!]!)
-      j++
-    }
+  let key: string | undefined
+  let c: number | bigint = 0
+  const flush = (): void => {
     const cs = formatCount(c)
-    groupEnd.push(j)
+    groupKeys.push(key!)
     counts.push(cs)
-    size += parts[partOf[a]!]!.ends[idx[a]!]! - start(partOf[a]!, idx[a]!) + cs.length + 2
-    i = j
+    size += key!.length + cs.length + 2
   }
+  for (;;) {
+    // The smallest head (a handful of threads: a scan).
+    let p = -1
+    for (let q = 0; q < parts.length; q++) {
+      if (heads[q]! < parts[q]!.keys.length && (p < 0 || parts[q]!.keys[heads[q]!]! < parts[p]!.keys[heads[p]!]!)) p = q
+    }
+    if (p < 0) break
+    const k = parts[p]!.keys[heads[p]!]!
+    const v = parts[p]!.counts[heads[p]!]!
+    heads[p]!++
+    if (k === key) c = addCount(c, v)
+    else {
+      if (key !== undefined) flush()
+      key = k
+      c = v
+    }
+  }
+  if (key !== undefined) flush()
   const out = Buffer.allocUnsafe(size)
   let off = 0
-  for (let g = 0, i = 0; g < groupEnd.length; i = groupEnd[g++]!) {
-    const a = order[i]!
-    const p = partOf[a]!
-    off += bufs[p]!.copy(out, off, start(p, idx[a]!), parts[p]!.ends[idx[a]!]!)
+  for (let g = 0; g < groupKeys.length; g++) {
+    off += out.write(groupKeys[g]!, off, 'latin1')
     out[off++] = 32
     off += out.write(counts[g]!, off, 'latin1')
     out[off++] = 10
   }
-  return { output: out, lines: groupEnd.length }
+  return { output: out, lines: groupKeys.length }
 }

@@ -28,9 +28,8 @@ parentPort!.once('message', (m: { preset?: string }) => {
         folder.fold(fd, job.bounds[i]!, job.bounds[i + 1]!, i === n - 1, job.flushLast)
         folder.chunks.push(i)
       }
-      const result = folder.result(true)
-      // The packed stacks move to the main thread without a copy.
-      parentPort!.postMessage({ ok: true, result: { ...result, chunks: folder.chunks } }, [result.stacks.text.buffer as ArrayBuffer, result.stacks.ends.buffer as ArrayBuffer])
+      const result = folder.wireResult(true)
+      parentPort!.postMessage({ ok: true, result }, [result.stacks.text.buffer as ArrayBuffer])
     } finally {
       closeSync(fd)
     }

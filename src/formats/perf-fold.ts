@@ -5,11 +5,12 @@ import { closeSync, openSync, readSync, fstatSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Readable } from 'node:stream'
-import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, type CoreOptions, type PackedStacks } from './perf-core.js'
+import { idleCoresSinceStart } from '../util/cpu-idle.js'
+import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, sortedStacks, type CoreOptions, type FoldedStacks, type WireStacks } from './perf-core.js'
 
 /** Tuning knobs (tests and the bench use them; the CLI reads MESHPROF_PERF_THREADS / _SPLIT_MIN). */
 export interface FoldTuning {
-  /** Threads to use for a plain file (default: cores, at most 4; env MESHPROF_PERF_THREADS). */
+  /** Threads to use for a plain file (default: cores, at most 4, workers only for idle ones; env MESHPROF_PERF_THREADS). */
   threads?: number
   /** Smallest file split across threads, bytes (default 16 MiB; env MESHPROF_PERF_SPLIT_MIN). */
   splitMin?: number
@@ -43,7 +44,7 @@ export interface FoldResult {
 
 /** What one chunk (main thread or worker) reports. */
 export interface ChunkResult {
-  stacks: PackedStacks
+  stacks: FoldedStacks
   firstEvent?: string
   droppedEvent?: string
   lines: number
@@ -54,7 +55,7 @@ export interface ChunkResult {
   preset: boolean
 }
 
-const DEFAULT_BUFFER = 4 << 20
+const DEFAULT_BUFFER = 1 << 20
 
 /** Feeds a PerfParser from successive reads into one growable buffer; handles over-long lines. */
 export class LineFeeder {
@@ -126,8 +127,11 @@ export class LineFeeder {
 }
 
 function chunkResult(parser: PerfParser, sink: FoldSink, preset: boolean): ChunkResult {
+  return { ...chunkStats(parser, preset), stacks: sink.stacks(parser.pnames) }
+}
+
+function chunkStats(parser: PerfParser, preset: boolean): Omit<ChunkResult, 'stacks'> {
   return {
-    stacks: sink.packed(parser.pnames),
     firstEvent: parser.firstEvent,
     droppedEvent: parser.droppedEvent,
     lines: parser.lines,
@@ -172,6 +176,11 @@ export class ChunkFolder {
 
   result(preset: boolean): ChunkResult {
     return chunkResult(this.parser, this.sink, preset)
+  }
+
+  /** The result as a worker posts it: the stacks as bytes (see WireStacks). */
+  wireResult(preset: boolean): WorkerResult {
+    return { ...chunkStats(this.parser, preset), stacks: this.sink.wire(this.parser.pnames), chunks: this.chunks }
   }
 }
 
@@ -219,13 +228,34 @@ export function prescanFirstEvent(fd: number, limit: number): string | undefined
   }
 }
 
-/** Offsets just after a "\n\n" near size*i/n, so each chunk starts with a clean parser state. */
-export function findSplits(fd: number, size: number, n: number): number[] {
+/**
+ * Where the chunks of the shared queue should end: n equal chunks, the last `threads` of them cut
+ * in four (when there are more chunks than threads), so that no thread starts a big chunk when
+ * the others are about to run dry: the main thread waits at most for a small last piece.
+ */
+export function chunkTargets(size: number, n: number, threads: number): number[] {
+  const out: number[] = []
+  for (let i = 1; i < n; i++) out.push(Math.floor((size * i) / n))
+  if (n <= threads) return out
+  const tailFrom = n - threads
+  const tail: number[] = []
+  for (let i = tailFrom; i < n; i++) {
+    const a = Math.floor((size * i) / n)
+    const b = Math.floor((size * (i + 1)) / n)
+    for (let q = 1; q < 4; q++) tail.push(a + Math.floor(((b - a) * q) / 4))
+    if (i + 1 < n) tail.push(b)
+  }
+  return [...out.slice(0, tailFrom), ...tail]
+}
+
+/** Offsets just after a "\n\n" at or after each target (ascending), so each chunk starts with a clean parser state. */
+export function findSplits(fd: number, size: number, targets: readonly number[]): number[] {
   const out: number[] = [0]
-  const win = Buffer.allocUnsafe(1 << 20)
-  for (let i = 1; i < n; i++) {
-    let pos = Math.max(Math.floor((size * i) / n), out[out.length - 1]!)
-    const limit = i + 1 < n ? Math.floor((size * (i + 1)) / n) : size
+  // A blank line is usually a few KB away: small reads, not 1 MiB at every target.
+  const win = Buffer.allocUnsafe(64 << 10)
+  for (let i = 0; i < targets.length; i++) {
+    let pos = Math.max(targets[i]!, out[out.length - 1]!)
+    const limit = i + 1 < targets.length ? targets[i + 1]! : size
     let found = -1
     while (pos < limit && found < 0) {
       const got = readSync(fd, win, 0, win.length, pos)
@@ -248,17 +278,33 @@ function envInt(name: string): number | undefined {
   return Number.isFinite(n) && n >= 0 ? Math.floor(n) : undefined
 }
 
+/**
+ * Cores, at most 4, but a worker only for a core that sat idle: on this input a worker costs
+ * ~0.2 s CPU (its start-up, JIT warm-up, tidying every distinct line again, the hand-over), which
+ * only pays when it runs beside the main thread rather than taking turns with it.
+ */
 function defaultThreads(): number {
   const c = typeof availableParallelism === 'function' ? availableParallelism() : cpus().length
-  return Math.max(1, Math.min(4, c))
+  const max = Math.max(1, Math.min(4, c))
+  const idle = idleCoresSinceStart(c)
+  return idle === undefined ? max : Math.max(1, Math.min(max, 1 + Math.floor(idle + 0.25)))
 }
 
 /** Chunk size for the shared work queue (threads take the next chunk when they are free). */
 const CHUNK = 16 << 20
 
+/** What a worker posts back: its stacks as one buffer (moved, not copied) and the chunks it folded. */
+export type WorkerResult = Omit<ChunkResult, 'stacks'> & { stacks: WireStacks; chunks: number[] }
+
+function fromWire(w: WireStacks): FoldedStacks {
+  // split() makes slices of one string: no copy per key.
+  const keys = w.counts.length === 0 ? [] : Buffer.from(w.text.buffer, w.text.byteOffset, w.text.byteLength).toString('latin1').split('\n')
+  return sortedStacks(keys, w.counts)
+}
+
 interface WorkerReply {
   ok: boolean
-  result?: ChunkResult & { chunks: number[] }
+  result?: WorkerResult
   error?: string
 }
 
@@ -272,7 +318,7 @@ function startWorker(path: string, bounds: number[], counter: SharedArrayBuffer,
   })
   const promise = new Promise<(ChunkResult & { chunks: number[] }) | undefined>((resolve) => {
     // Any failure resolves to undefined: the chunks it did not report are folded again here.
-    worker.once('message', (m: WorkerReply) => resolve(m.ok ? m.result : undefined))
+    worker.once('message', (m: WorkerReply) => resolve(m.ok && m.result ? { ...m.result, stacks: fromWire(m.result.stacks) } : undefined))
     worker.once('error', () => resolve(undefined))
     worker.once('exit', () => resolve(undefined))
   })
@@ -293,7 +339,7 @@ export async function foldFile(path: string, opts: CoreOptions, flushLast: boole
     const threads = Math.max(1, tuning.threads ?? envInt('MESHPROF_PERF_THREADS') ?? defaultThreads())
     const splitMin = tuning.splitMin ?? envInt('MESHPROF_PERF_SPLIT_MIN') ?? 16 << 20
     const chunkSize = Math.max(1, tuning.chunkSize ?? envInt('MESHPROF_PERF_CHUNK') ?? CHUNK)
-    const bounds = threads > 1 && size >= splitMin ? findSplits(fd, size, Math.max(threads, Math.ceil(size / chunkSize))) : [0, size]
+    const bounds = threads > 1 && size >= splitMin ? findSplits(fd, size, chunkTargets(size, Math.max(threads, Math.ceil(size / chunkSize)), threads)) : [0, size]
     const n = bounds.length - 1
     if (n <= 1 || threads <= 1) {
       const one = new ChunkFolder(opts, undefined, tuning.bufferSize)

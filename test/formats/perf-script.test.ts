@@ -432,6 +432,22 @@ test('line caches: one address with other symbols, one line under java and not, 
   }
 })
 
+test('line caches: symbols that differ only where 8 bytes read as a double are 0 and -0, or NaN, fold apart', async () => {
+  // The cached-line check compares 8 bytes at a time as doubles: 0 === -0 and NaN !== NaN must not
+  // decide. Eight zero bytes vs seven and 0x80 (-0), and 0xff bytes (NaN) on both sides.
+  const zero = '\0'.repeat(8)
+  const negZero = '\0'.repeat(7) + '\x80'
+  const nan = '\xff'.repeat(8)
+  const sample = (sym: string) => `app 1 1.0: 1 cycles:\n\t4bb8 AAAAAAAA${sym} (/x)\n\t10 main (/x)\n\n`
+  const text = [zero, negZero, zero, nan + 'B', nan + 'C', nan + 'B'].map(sample).join('')
+  const p = join(dir, 'line-cache-bytes.txt')
+  writeFileSync(p, Buffer.from(text, 'latin1'))
+  const r = await foldPerfScript(await openInput(p), {}, { tuning: { threads: 1 } })
+  const want = [`app;main;AAAAAAAA${zero} 2`, `app;main;AAAAAAAA${negZero} 1`, `app;main;AAAAAAAA${nan}B 2`, `app;main;AAAAAAAA${nan}C 1`]
+  assert.equal(r.output.toString('latin1'), want.sort().map((l) => l + '\n').join(''))
+  assert.equal(r.stats.uniqueStacks, 4)
+})
+
 test('unterminated last sample: kept by default, dropped with --drop-last (like perl)', async () => {
   const path = join(dir, 'unterminated.txt')
   writeFileSync(path, 'app 1 [000] 1.0: 3 cpu-clock:\n\t1 f (/x)\n\napp 1 [000] 1.1: 3 cpu-clock:\n\t1 g (/x)')

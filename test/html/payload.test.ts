@@ -13,7 +13,8 @@ import { buildDiffPayload, buildPayload, decodeVlq, encodeColumn, encodeVlq, nor
 import { mergedMeta, renderDiffFlamegraphHtml, renderFlamegraphHtml } from '../../src/render/html/flamegraph.js'
 import { renderSpeedscopeHtml } from '../../src/render/speedscope-view.js'
 import { runCli, isCleanFailure } from '../helpers/cli.js'
-import { findingsFor, AUTO_FINDINGS_MAX_STACKS } from '../../src/cli/commands/flamegraph.js'
+import { AUTO_FINDINGS_MAX_STACKS } from '../../src/cli/commands/flamegraph.js'
+import { findingsFor } from '../../src/cli/flamegraph-page.js'
 
 function folded(lines: Record<string, number>, name = 'test'): Profile {
   const b = new ProfileBuilder([{ type: 'samples', unit: 'count' }], { name })

@@ -3,9 +3,7 @@ import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
 import { loadOptions, withInputOptions, type InputArgs } from '../common.js'
 import { loadProfiles } from '../../formats/index.js'
-import { analyzeProfiles, failsOn, parseThresholdArgs, resolveThresholds, RULES, BUILTIN_RULE_IDS, type AnalyzedInput, type Rule, type Severity } from '../../analyze/index.js'
-import { loadUserRules } from '../../analyze/rules/user-rules.js'
-import { renderReport } from '../../render/findings.js'
+import type { AnalyzedInput, Rule, Severity } from '../../analyze/index.js'
 import { EXIT, UsageError } from '../../util/errors.js'
 
 interface AnalyzeArgs extends InputArgs {
@@ -49,7 +47,8 @@ const analyze: CommandModule<object, AnalyzeArgs> = {
       .example('$0 analyze prof.pb.gz --rules my-rules.json', 'add your own rules') as never,
   handler: async (a) => {
     const io = processIo(a)
-    const user = a.rules ? await loadUserRules(a.rules, BUILTIN_RULE_IDS) : []
+    const { analyzeProfiles, failsOn, parseThresholdArgs, resolveThresholds, RULES, BUILTIN_RULE_IDS } = await import('../../analyze/index.js')
+    const user = a.rules ? await (await import('../../analyze/rules/user-rules.js')).loadUserRules(a.rules, BUILTIN_RULE_IDS) : []
     const rules = [...RULES, ...user]
     const thresholds = resolveThresholds(parseThresholdArgs(a.threshold ?? []), rules)
     if (a['list-rules']) {
@@ -73,6 +72,7 @@ const analyze: CommandModule<object, AnalyzeArgs> = {
     if (a.json) {
       io.out(JSON.stringify({ ...report, failOn: a["fail-on"] ?? null }, null, 2) + '\n')
     } else {
+      const { renderReport } = await import('../../render/findings.js')
       io.out(renderReport(report, { style: io.style, level: a.level, stacks: a.stacks }))
     }
     if (a['fail-on'] && failsOn(report.findings, a['fail-on'])) process.exitCode = EXIT.FINDINGS

@@ -186,7 +186,7 @@ export async function writeCaptureFlamegraph(o: CaptureOutcome, file: string | u
     io.err('meshprof: nothing was captured, so no flamegraph\n')
     return
   }
-  const { writeFlamegraph } = await import('./flamegraph.js')
+  const { writeFlamegraph } = await import('../flamegraph-page.js')
   try {
     await writeFlamegraph(o.dir, file === '' ? join(o.dir, 'flamegraph.html') : file, {}, io)
   } catch (e) {

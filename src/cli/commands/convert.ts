@@ -25,7 +25,7 @@ const convert: CommandModule<object, ConvertArgs> = {
     const ex = EXPORTERS.find((e) => e.id === a.to)!
     const { profiles } = await loadProfiles(a.profile, loadOptions(a, io))
     const filtered = profiles.map((p) => applyFilters(p, a))
-    const data = ex.write(filtered, basename(a.profile))
+    const data = await ex.write(filtered, basename(a.profile))
     if (a.output) await writeOutput(a.output, data)
     else if (typeof data !== 'string' && process.stdout.isTTY) throw new UsageError(`--to ${a.to} is binary; give -o FILE or redirect stdout`)
     else io.out(data)

@@ -1,15 +1,12 @@
 import { basename } from 'node:path'
 import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
-import { applyFilters, loadOptions, loadProfiles, regexOption, withFilterOptions, withInputOptions, writeHtmlOutput, type FilterArgs, type InputArgs } from '../common.js'
-import { renderFlamegraphHtml, type FindingLike } from '../../render/html/flamegraph.js'
-import { mergeProfiles } from '../../model/ops.js'
-import { analyzeProfile } from '../../analyze/index.js'
+import { loadOptions, loadProfiles, regexOption, withFilterOptions, withInputOptions, type FilterArgs, type InputArgs } from '../common.js'
 import type { Profile } from '../../model/types.js'
 import type { Io } from '../io.js'
 import { checkOpenTarget, openPage } from '../open-page.js'
 
-interface FlamegraphArgs extends InputArgs, FilterArgs {
+export interface FlamegraphArgs extends InputArgs, FilterArgs {
   profile: string
   output?: string
   title?: string
@@ -22,37 +19,6 @@ interface FlamegraphArgs extends InputArgs, FilterArgs {
 /** Above this many stack nodes the analyze rules run only with --findings (they can take seconds). */
 export const AUTO_FINDINGS_MAX_STACKS = 50_000
 
-/**
- * The findings panel: the analyze rules' (automatically for profiles up to AUTO_FINDINGS_MAX_STACKS
- * stack nodes, always with --findings); none with --no-findings.
- */
-export function findingsFor(input: Profile | readonly Profile[], flag: boolean | undefined, io: Pick<Io, 'err' | 'verbose'>): FindingLike[] | undefined {
-  if (flag === false) return []
-  // Each process is analysed on its own (its network evidence and CPU time belong to it), never the
-  // merged mesh; with several, a finding's title names its process.
-  const ps = Array.isArray(input) ? (input as readonly Profile[]) : [input as Profile]
-  const stacks = ps.reduce((n, p) => n + p.stackFrame.length, 0)
-  if (flag === undefined && stacks > AUTO_FINDINGS_MAX_STACKS) {
-    if (io.verbose) io.err(`meshprof: ${stacks} stack nodes: not running the analyze rules for the findings panel (use --findings)\n`)
-    return undefined
-  }
-  try {
-    return ps.flatMap((p, i) =>
-      analyzeProfile(p).map((f) => ({
-        ruleId: f.ruleId,
-        severity: f.severity,
-        title: ps.length > 1 ? `${p.meta.name ?? `profile ${i + 1}`}: ${f.title}` : f.title,
-        share: f.share,
-        frames: [...f.frames],
-        ...(f.message ? { message: f.message } : {}),
-      })),
-    )
-  } catch (e) {
-    if (io.verbose) io.err(`meshprof: warning: analyze rules failed, no findings panel: ${(e as Error)?.message ?? String(e)}\n`)
-    return undefined
-  }
-}
-
 /** `prof.pb.gz` -> `prof.flamegraph.html` in the current directory. */
 export function defaultHtmlName(input: string, suffix: string): string {
   if (input === '-') return `stdin.${suffix}.html`
@@ -63,21 +29,6 @@ export function defaultHtmlName(input: string, suffix: string): string {
 /** Every profile in a file or a directory (capture directory, 0x folder). */
 export async function loadAll(path: string, a: InputArgs, io: Io): Promise<Profile[]> {
   return (await loadProfiles(path, loadOptions(a, io))).profiles
-}
-
-/** The flamegraph page of a profile or capture directory, written to `out` (also `capture/run --flamegraph`). */
-export async function writeFlamegraph(input: string, out: string, a: InputArgs & FilterArgs & Pick<FlamegraphArgs, 'title' | 'icicle' | 'highlight' | 'findings'>, io: Io): Promise<void> {
-  const profiles = await loadAll(input, a, io)
-  const filtered = profiles.map((x) => applyFilters(x, a))
-  const p = filtered.length === 1 ? filtered[0]! : mergeProfiles(filtered)
-  const findings = findingsFor(filtered, a.findings, io)
-  const html = renderFlamegraphHtml(p, {
-    ...(findings !== undefined ? { findings } : {}),
-    ...(a.title !== undefined ? { title: a.title } : {}),
-    ...(a.icicle ? { icicle: true } : {}),
-    ...(a.highlight ? { highlight: a.highlight } : {}),
-  })
-  await writeHtmlOutput(out, html, io)
 }
 
 const cmd: CommandModule<object, FlamegraphArgs> = {
@@ -100,6 +51,8 @@ const cmd: CommandModule<object, FlamegraphArgs> = {
     regexOption('highlight', a.highlight)
     checkOpenTarget(a.open, a.output ?? defaultHtmlName(a.profile, 'flamegraph'), '-o')
     const out = a.output ?? defaultHtmlName(a.profile, 'flamegraph')
+    // The page's renderer and the analyze rules load only when a page is drawn.
+    const { writeFlamegraph } = await import('../flamegraph-page.js')
     await writeFlamegraph(a.profile, out, a, io)
     if (a.open) await openPage(out, io)
   },

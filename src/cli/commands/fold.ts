@@ -61,7 +61,9 @@ const fold: CommandModule<object, FoldArgs> = {
     let text: string | Buffer
     if (imp.id === 'perf-script' && !a.focus && !a.ignore && !a.hide) {
       // Bytes, not a string: byte-identical to stackcollapse-perf.pl even for non-UTF-8 names.
-      text = (await foldPerfScript(input, perf, { warn: (m) => io.err(`meshprof: note: ${m}\n`) })).output
+      const r = await foldPerfScript(input, perf, { warn: (m) => io.err(`meshprof: note: ${m}\n`) })
+      if (io.verbose) io.err(`meshprof: ${profile}: ${r.stats.samples} samples, ${r.stats.uniqueStacks} unique stacks, ${r.stats.threads} thread(s)\n`)
+      text = r.output
     } else {
       // Through the model: no demangling, so names stay those stackcollapse-perf.pl prints.
       const { profiles } = await loadFromSource(input, { ...loadOptions(a, io, { perf: { ...perf, demangle: false } }), format: imp.id, onDetect: undefined })

@@ -1,8 +1,6 @@
 import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
 import { applyFilters, loadInput, withFilterOptions, withInputOptions, type FilterArgs, type InputArgs } from '../common.js'
-import { rank } from '../../analyze/rank.js'
-import { renderTop } from '../../render/top.js'
 import type { GroupBy } from '../../model/ops.js'
 
 /** Version of the `top --json` document; bumped when a field changes meaning or goes away. */
@@ -28,6 +26,8 @@ const top: CommandModule<object, TopArgs> = {
       .option('json', { type: 'boolean', describe: 'machine-readable output' }) as never,
   handler: async (a) => {
     const io = processIo(a)
+    // Loaded here, not at start-up: every run of the CLI would pay for every command's modules.
+    const [{ rank }, { renderTop }] = await Promise.all([import('../../analyze/rank.js'), import('../../render/top.js')])
     const p = applyFilters(await loadInput(a.profile, a, io), a)
     const r = rank(p, { by: a.by, sort: a.sort, limit: a.limit })
     if (a.json) {

@@ -2,8 +2,6 @@ import { basename } from 'node:path'
 import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
 import { applyFilters, withFilterOptions, withInputOptions, writeHtmlOutput, type FilterArgs, type InputArgs } from '../common.js'
-import { toSpeedscope } from '../../formats/speedscope-export.js'
-import { renderSpeedscopeHtml } from '../../render/speedscope-view.js'
 import { defaultHtmlName, loadAll } from './flamegraph.js'
 import { checkOpenTarget, openPage } from '../open-page.js'
 
@@ -28,6 +26,7 @@ const cmd: CommandModule<object, ViewArgs> = {
   handler: async (a) => {
     const io = processIo(a)
     checkOpenTarget(a.open, a.output ?? defaultHtmlName(a.profile, 'view'), '-o')
+    const [{ toSpeedscope }, { renderSpeedscopeHtml }] = await Promise.all([import('../../formats/speedscope-export.js'), import('../../render/speedscope-view.js')])
     const profiles = await loadAll(a.profile, a, io)
     const filtered = profiles.map((p) => applyFilters(p, a))
     const name = a.profile === '-' ? 'stdin' : basename(a.profile)
