@@ -10,6 +10,8 @@ export interface RankRow {
   file?: string
   line?: number
   module?: string
+  /** The name comes from this many files or modules (--by function merges them): no file is named. */
+  places?: number
   kind: string
   self: number
   total: number
@@ -62,9 +64,11 @@ export function rank(p: Profile, opts: RankOptions = {}): RankResult {
     cum += selfShare
     return {
       name: g.key,
-      ...(by === 'function' && g.frame.file !== undefined ? { file: g.frame.file } : {}),
-      ...(by === 'function' && g.frame.line !== undefined ? { line: g.frame.line } : {}),
-      ...(g.frame.module !== undefined ? { module: g.frame.module } : {}),
+      // a name merged from several files or modules names none of them (it would name the wrong one)
+      ...(by === 'function' && g.frame.file !== undefined && !g.places ? { file: g.frame.file } : {}),
+      ...(by === 'function' && g.frame.line !== undefined && !g.places ? { line: g.frame.line } : {}),
+      ...(g.frame.module !== undefined && !g.places ? { module: g.frame.module } : {}),
+      ...(g.places ? { places: g.places } : {}),
       kind: g.frame.kind,
       self: g.self,
       total: g.total,

@@ -55,6 +55,11 @@ export interface SelfTotal {
   frame: Frame
   self: number
   total: number
+  /**
+   * How many distinct places (file, else module) the group's frames come from, when more than one:
+   * `--by function` groups by name, so two `decode`s of two files are one row that names no file.
+   */
+  places?: number
 }
 
 /**
@@ -66,6 +71,8 @@ export function selfTotalBy(p: Profile, by: GroupBy, value = p.defaultValue): Se
   const keys: string[] = []
   const keyIndex = new Map<string, number>()
   const rep: Frame[] = []
+  const placeOf = (f: Frame) => f.file ?? f.module ?? ''
+  const places = new Map<number, Set<string>>() // only for keys whose frames come from several places
   p.frames.forEach((f, i) => {
     const k = groupKey(f, by)
     let id = keyIndex.get(k)
@@ -74,6 +81,10 @@ export function selfTotalBy(p: Profile, by: GroupBy, value = p.defaultValue): Se
       keys.push(k)
       keyIndex.set(k, id)
       rep.push(f)
+    } else if (by === 'function' && placeOf(f) !== placeOf(rep[id]!)) {
+      const set = places.get(id) ?? new Set([placeOf(rep[id]!)])
+      set.add(placeOf(f))
+      places.set(id, set)
     }
     keyOfFrame[i] = id
   })
@@ -95,7 +106,8 @@ export function selfTotalBy(p: Profile, by: GroupBy, value = p.defaultValue): Se
   const out: SelfTotal[] = []
   for (let k = 0; k < keys.length; k++) {
     if (total[k] === 0 && self[k] === 0) continue
-    out.push({ key: keys[k]!, frame: rep[k]!, self: self[k]!, total: total[k]! })
+    const n = places.get(k)?.size
+    out.push({ key: keys[k]!, frame: rep[k]!, self: self[k]!, total: total[k]!, ...(n ? { places: n } : {}) })
   }
   return out
 }

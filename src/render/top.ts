@@ -30,7 +30,7 @@ export function renderTop(r: RankResult, opts: { style?: Style; sort?: 'self' | 
     formatValue(row.total, r.unit),
     formatPct(row.totalShare),
     ...(withCores ? [formatCores(row.totalCores ?? 0)] : []),
-    termSafe(row.name) + (row.file && row.line ? st.dim(` ${termSafe(row.file)}:${row.line}`) : row.module && row.module !== row.name ? st.dim(` [${termSafe(row.module)}]`) : ''),
+    termSafe(row.name) + (row.places ? st.dim(` (${row.places} places)`) : row.file && row.line ? st.dim(` ${termSafe(row.file)}:${row.line}`) : row.module && row.module !== row.name ? st.dim(` [${termSafe(row.module)}]`) : ''),
   ])
   const widths = head.slice(0, nNum).map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
   lines.push(st.bold(head.map((h, i) => (i < nNum ? h.padStart(widths[i]!) : h)).join('  ')))
