@@ -1,4 +1,5 @@
-// Findings on both sides of a diff: which rules stopped firing (resolved), started (new), or stay.
+// Findings on both sides of a diff: which rules stopped firing (resolved), started (new), or stay;
+// a rule that drops to info (a note) counts as resolved, one that rises from info as new.
 // Findings are matched by ruleId; several findings of one rule on one side (one per path or per node)
 // collapse into one entry with the highest severity.
 import type { Profile } from '../model/types.js'
@@ -44,10 +45,14 @@ export async function diffFindings(before: DiffInput, after: DiffInput, analyze:
   if (!analyze) return { available: false, resolved: [], new: [], unchanged: [] }
   const b = await collect(before, analyze)
   const a = await collect(after, analyze)
-  const resolved = [...b.values()].filter((f) => !a.has(f.ruleId)).sort(bySeverity)
-  const added = [...a.values()].filter((f) => !b.has(f.ruleId)).sort(bySeverity)
+  // An info finding is a note, not a problem: HIGH before and info after is resolved, info before
+  // and HIGH after is new (a fixed mesh still gets an info note about its few connects).
+  const problem = (m: Map<string, FindingRef>, id: string) => { const f = m.get(id); return f !== undefined && rankOf(f.severity) > rankOf('info') }
+  const resolved = [...b.values()].filter((f) => !a.has(f.ruleId) || (problem(b, f.ruleId) && !problem(a, f.ruleId))).sort(bySeverity)
+  const added = [...a.values()].filter((f) => !b.has(f.ruleId) || (problem(a, f.ruleId) && !problem(b, f.ruleId))).sort(bySeverity)
+  const moved = new Set([...resolved, ...added].map((f) => f.ruleId))
   // An unchanged finding is reported as it stands after the change.
-  const unchanged = [...a.values()].filter((f) => b.has(f.ruleId)).sort(bySeverity)
+  const unchanged = [...a.values()].filter((f) => b.has(f.ruleId) && !moved.has(f.ruleId)).sort(bySeverity)
   return { available: true, resolved, new: added, unchanged }
 }
 

@@ -182,6 +182,12 @@ test('findings: resolved / new / unchanged by ruleId, highest severity kept', as
   const d = diff(s, h)
   d.findings = f
   assert.match(renderDiff(d), /resolved: connect-storm \(HIGH\)\s+new: mostly-idle \(INFO\)\s+unchanged: telemetry \(LOW\)/)
+  // a rule that drops to an info note is resolved, one that rises from info is new
+  const noteAfter = (p: Profile) => [{ ruleId: 'connect-storm', severity: new Set(p.frames.map((x) => x.name)).has('connectPeer') ? 'high' : 'info', title: 'connect storm' }]
+  const g = await diffFindings(s, h, noteAfter)
+  assert.deepEqual([g.resolved.map((x) => `${x.ruleId} ${x.severity}`), g.new.map((x) => x.ruleId), g.unchanged.map((x) => x.ruleId)], [['connect-storm high'], [], []])
+  const r = await diffFindings(h, s, noteAfter)
+  assert.deepEqual([r.resolved.map((x) => x.ruleId), r.new.map((x) => `${x.ruleId} ${x.severity}`), r.unchanged.map((x) => x.ruleId)], [[], ['connect-storm high'], []])
 })
 
 test('hostile names are terminal-safe in the rendered table', async () => {
