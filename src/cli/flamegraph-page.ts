@@ -5,7 +5,7 @@ import { renderFlamegraphHtml, type FindingLike } from '../render/html/flamegrap
 import { mergeProfiles } from '../model/ops.js'
 import { analyzeProfile } from '../analyze/index.js'
 import type { Profile } from '../model/types.js'
-import { applyFilters, writeHtmlOutput, type FilterArgs, type InputArgs } from './common.js'
+import { applyFiltersAll, writeHtmlOutput, type FilterArgs, type InputArgs } from './common.js'
 import type { Io } from './io.js'
 import { AUTO_FINDINGS_MAX_STACKS, loadAll, type FlamegraphArgs } from './commands/flamegraph.js'
 
@@ -43,7 +43,7 @@ export function findingsFor(input: Profile | readonly Profile[], flag: boolean |
 /** The flamegraph page of a profile or capture directory, written to `out` (also `capture/run --flamegraph`). */
 export async function writeFlamegraph(input: string, out: string, a: InputArgs & FilterArgs & Pick<FlamegraphArgs, 'title' | 'icicle' | 'highlight' | 'findings'>, io: Io): Promise<void> {
   const profiles = await loadAll(input, a, io)
-  const filtered = profiles.map((x) => applyFilters(x, a))
+  const filtered = applyFiltersAll(profiles, a)
   const p = filtered.length === 1 ? filtered[0]! : mergeProfiles(filtered)
   const findings = findingsFor(filtered, a.findings, io)
   const html = renderFlamegraphHtml(p, {

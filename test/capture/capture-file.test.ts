@@ -179,6 +179,11 @@ describe('capture file importer', () => {
     const none = await meshprof(['top', path, '--thread', 'nope'])
     assert.equal(none.code, 2)
     assert.match(none.stderr, /no thread matches; threads: \[main\], \[worker 2\] hasher/)
+    // a directory where only one capture has the thread: kept there, the other keeps no samples
+    writeCapture(dir, 'plain', 11)
+    const fg = await meshprof(['flamegraph', dir, '--thread', 'hasher', '-o', join(dir, 'fg.html')])
+    assert.equal(fg.code, 0, fg.stderr)
+    assert.equal((await meshprof(['flamegraph', dir, '--thread', 'nope', '-o', join(dir, 'fg2.html')])).code, 2)
     // a worker profile outside the directory is refused like the main one
     const bad = writeCapture(dir, 'bad', 8, { workers: [{ threadId: 1, name: '', startMs: 0, fromStart: false, profile: { format: 'cpuprofile', file: '../w.cpuprofile' } }] })
     const r = await meshprof(['top', bad])

@@ -1,7 +1,7 @@
 import { basename } from 'node:path'
 import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
-import { applyFilters, withFilterOptions, withInputOptions, writeHtmlOutput, type FilterArgs, type InputArgs } from '../common.js'
+import { applyFiltersAll, withFilterOptions, withInputOptions, writeHtmlOutput, type FilterArgs, type InputArgs } from '../common.js'
 import { defaultHtmlName, loadAll } from './flamegraph.js'
 import { checkOpenTarget, openPage } from '../open-page.js'
 
@@ -28,7 +28,7 @@ const cmd: CommandModule<object, ViewArgs> = {
     checkOpenTarget(a.open, a.output ?? defaultHtmlName(a.profile, 'view'), '-o')
     const [{ toSpeedscope }, { renderSpeedscopeHtml }] = await Promise.all([import('../../formats/speedscope-export.js'), import('../../render/speedscope-view.js')])
     const profiles = await loadAll(a.profile, a, io)
-    const filtered = profiles.map((p) => applyFilters(p, a))
+    const filtered = applyFiltersAll(profiles, a)
     const name = a.profile === '-' ? 'stdin' : basename(a.profile)
     const text = toSpeedscope(filtered, name)
     const html = renderSpeedscopeHtml(text, { name: `${name.replace(/\.speedscope\.json$/i, '')}.speedscope.json`, ...(a.title !== undefined ? { title: a.title } : {}) })
