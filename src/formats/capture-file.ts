@@ -163,10 +163,10 @@ async function loadCapture(json: Json, name: string, options: ImportOptions, ctx
 }
 
 /** The root frame of the main thread's stacks in a capture with worker threads. */
-export const MAIN_THREAD = '[main]'
+const MAIN_THREAD = '[main]'
 
 /** A worker thread's root frame: Node's own title for it, `[worker 1] hasher`. */
-export function workerThreadName(threadId: number, name: string): string {
+function workerThreadName(threadId: number, name: string): string {
   return `[worker ${threadId}]${name ? ` ${name}` : ''}`
 }
 

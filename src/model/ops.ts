@@ -126,13 +126,18 @@ export interface FilterOptions {
   thread?: RegExp
 }
 
-/** Names of the thread roots a --thread filter chooses from (kind 'thread', or perf's 'program' roots). */
+/** A frame that names a thread when it is a stack's root: a capture's thread, perf's process or thread name. */
+function isThreadFrame(f: Frame): boolean {
+  return f.kind === 'thread' || f.kind === 'program'
+}
+
+/** Names of the thread roots a --thread filter chooses from. */
 export function threadNames(p: Profile): string[] {
   const out = new Set<string>()
   for (let s = 0; s < p.stackFrame.length; s++) {
     if (p.stackParent[s]! >= 0) continue
     const f = p.frames[p.stackFrame[s]!]!
-    if (f.kind === 'thread' || f.kind === 'program') out.add(f.name)
+    if (isThreadFrame(f)) out.add(f.name)
   }
   return [...out]
 }
@@ -153,7 +158,7 @@ export function filterProfile(p: Profile, opts: FilterOptions): Profile {
   const im = matchFrame(opts.ignore)
   const hm = matchFrame(opts.hide)
   const tm = new Uint8Array(p.frames.length)
-  if (opts.thread) p.frames.forEach((f, i) => { tm[i] = (f.kind === 'thread' || f.kind === 'program') && opts.thread!.test(f.name) ? 1 : 0 })
+  if (opts.thread) p.frames.forEach((f, i) => { tm[i] = isThreadFrame(f) && opts.thread!.test(f.name) ? 1 : 0 })
   // Per stack: does any frame on it match focus / ignore. Parents first, so one forward pass.
   const n = p.stackFrame.length
   const hasFocus = new Uint8Array(n)
