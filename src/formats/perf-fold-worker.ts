@@ -5,6 +5,7 @@ import { closeSync, openSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { ChunkFolder } from './perf-fold.js'
 import type { CoreOptions } from './perf-core.js'
+import { transferables } from './perf-stacks.js'
 
 interface Job {
   path: string
@@ -28,8 +29,8 @@ parentPort!.once('message', (m: { preset?: string }) => {
         folder.fold(fd, job.bounds[i]!, job.bounds[i + 1]!, i === n - 1, job.flushLast)
         folder.chunks.push(i)
       }
-      const result = folder.wireResult(true)
-      parentPort!.postMessage({ ok: true, result }, [result.stacks.text.buffer as ArrayBuffer])
+      const result = { ...folder.result(true), chunks: folder.chunks }
+      parentPort!.postMessage({ ok: true, result }, transferables(result.stacks))
     } finally {
       closeSync(fd)
     }

@@ -6,7 +6,8 @@ import { availableParallelism, cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Readable } from 'node:stream'
 import { idleCoresSinceStart } from '../util/cpu-idle.js'
-import { EVENT_RE, FoldSink, MAX_LINE, PERIOD_RE, PerfParser, latin1, renderFolded, sortedStacks, type CoreOptions, type FoldedStacks, type WireStacks } from './perf-core.js'
+import { EVENT_RE, MAX_LINE, PERIOD_RE, PerfParser, latin1, type CoreOptions } from './perf-core.js'
+import { FoldSink, mergePacked, renderPacked, transferables, type PackedStacks } from './perf-stacks.js'
 
 /** Tuning knobs (tests and the bench use them; the CLI reads MESHPROF_PERF_THREADS / _SPLIT_MIN). */
 export interface FoldTuning {
@@ -44,7 +45,7 @@ export interface FoldResult {
 
 /** What one chunk (main thread or worker) reports. */
 export interface ChunkResult {
-  stacks: FoldedStacks
+  stacks: PackedStacks
   firstEvent?: string
   droppedEvent?: string
   lines: number
@@ -127,7 +128,7 @@ export class LineFeeder {
 }
 
 function chunkResult(parser: PerfParser, sink: FoldSink, preset: boolean): ChunkResult {
-  return { ...chunkStats(parser, preset), stacks: sink.stacks(parser.pnames) }
+  return { ...chunkStats(parser, preset), stacks: sink.pack(parser.pnames) }
 }
 
 function chunkStats(parser: PerfParser, preset: boolean): Omit<ChunkResult, 'stacks'> {
@@ -178,10 +179,6 @@ export class ChunkFolder {
     return chunkResult(this.parser, this.sink, preset)
   }
 
-  /** The result as a worker posts it: the stacks as bytes (see WireStacks). */
-  wireResult(preset: boolean): WorkerResult {
-    return { ...chunkStats(this.parser, preset), stacks: this.sink.wire(this.parser.pnames), chunks: this.chunks }
-  }
 }
 
 /** Fold bytes [start, end) of an open file with a fresh parser. */
@@ -293,14 +290,8 @@ function defaultThreads(): number {
 /** Chunk size for the shared work queue (threads take the next chunk when they are free). */
 const CHUNK = 16 << 20
 
-/** What a worker posts back: its stacks as one buffer (moved, not copied) and the chunks it folded. */
-export type WorkerResult = Omit<ChunkResult, 'stacks'> & { stacks: WireStacks; chunks: number[] }
-
-function fromWire(w: WireStacks): FoldedStacks {
-  // split() makes slices of one string: no copy per key.
-  const keys = w.counts.length === 0 ? [] : Buffer.from(w.text.buffer, w.text.byteOffset, w.text.byteLength).toString('latin1').split('\n')
-  return sortedStacks(keys, w.counts)
-}
+/** What a worker posts back: its stacks (typed arrays moved, not copied) and the chunks it folded. */
+export type WorkerResult = ChunkResult & { chunks: number[] }
 
 interface WorkerReply {
   ok: boolean
@@ -318,7 +309,7 @@ function startWorker(path: string, bounds: number[], counter: SharedArrayBuffer,
   })
   const promise = new Promise<(ChunkResult & { chunks: number[] }) | undefined>((resolve) => {
     // Any failure resolves to undefined: the chunks it did not report are folded again here.
-    worker.once('message', (m: WorkerReply) => resolve(m.ok && m.result ? { ...m.result, stacks: fromWire(m.result.stacks) } : undefined))
+    worker.once('message', (m: WorkerReply) => resolve(m.ok && m.result ? m.result : undefined))
     worker.once('error', () => resolve(undefined))
     worker.once('exit', () => resolve(undefined))
   })
@@ -399,7 +390,7 @@ export async function foldFile(path: string, opts: CoreOptions, flushLast: boole
 
 /** Merge chunk results into perl's output and stats. */
 export function finishFold(results: ChunkResult[], threads: number, redone = 0, chunks = results.length): FoldResult {
-  const { output, lines: uniqueStacks } = renderFolded(results.map((r) => r.stacks))
+  const { output, lines: uniqueStacks } = renderPacked(mergePacked(results.map((r) => r.stacks)))
   let keptEvent: string | undefined
   let droppedEvent: string | undefined
   for (const r of results) {

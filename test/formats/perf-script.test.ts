@@ -432,6 +432,53 @@ test('line caches: one address with other symbols, one line under java and not, 
   }
 })
 
+test('output order: parts that are prefixes of each other sort by the bytes of the whole line; lines that print the same are one (1-3 threads)', async () => {
+  // The folder sorts id sequences, not strings: "foo" < "foo.cold" as names, yet "foo;leaf" >
+  // "foo.cold" as lines ('.' < ';' < 'z'); an inline "f->g" and the lines "f" + "g_[i]" print the
+  // same, as do the process "pp;main" with frame foo and the process "pp" with main, foo.
+  const sample = (comm: string, frames: string[], n: number) => `${comm} 1 1.0: ${n} cycles:\n${frames.map((f) => `\t10 ${f} (/x)\n`).join('')}\n`
+  const text = [
+    sample('pp', ['leaf', 'foo', 'main'], 1),
+    sample('pp', ['foo.cold', 'main'], 2),
+    sample('pp', ['foo', 'main'], 3),
+    sample('pp', ['a', 'foo!x', 'main'], 4),
+    sample('pp', ['fooz', 'main'], 5),
+    sample('pp', ['f->g', 'main'], 6),
+    sample('pp', ['g_[i]', 'f', 'main'], 7),
+    sample('pp.x', ['main'], 8),
+    sample('pp;main', ['foo'], 9),
+    sample('pp', [], 10),
+    sample('pp', ['main'], 11),
+  ].join('')
+  // What stackcollapse-perf.pl prints for `text` (perl 5.36).
+  const perl = [['pp', 10], ['pp.x;main', 8], ['pp;main', 11], ['pp;main;f;g_[i]', 13], ['pp;main;foo', 12], ['pp;main;foo!x;a', 4], ['pp;main;foo.cold', 2], ['pp;main;foo;leaf', 1], ['pp;main;fooz', 5]] as const
+  const p = join(dir, 'order.txt')
+  for (const [threads, repeat] of [[1, 1], [2, 500], [3, 500]] as const) {
+    writeFileSync(p, text.repeat(repeat))
+    const r = await foldPerfScript(await openInput(p), {}, { tuning: { threads, splitMin: 0, chunkSize: 2048 } })
+    assert.equal(r.stats.threads, threads)
+    assert.equal(r.output.toString(), perl.map(([k, n]) => `${k} ${n * repeat}\n`).join(''), `threads ${threads}`)
+  }
+  // Many names that are prefixes of each other, in random stacks: every line's key is strictly
+  // greater (bytes) than the one before, and threads change nothing.
+  let seed = 99
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+  const names = ['a', 'a.b', 'a!', 'a;b', 'ab', 'a->b', 'a_[i]', 'b', 'b->a', '', '~', 'a\xff']
+  const many: string[] = []
+  for (let i = 0; i < 3000; i++) {
+    const frames = Array.from({ length: Math.floor(rnd() * 5) }, () => names[Math.floor(rnd() * names.length)]!).filter((f) => f !== '')
+    many.push(sample(['pp', 'pp.x', 'pp;a', 'ppa'][Math.floor(rnd() * 4)]!, frames, 1 + Math.floor(rnd() * 3)))
+  }
+  writeFileSync(p, Buffer.from(many.join(''), 'latin1'))
+  const one = await foldPerfScript(await openInput(p), {}, { tuning: { threads: 1 } })
+  const two = await foldPerfScript(await openInput(p), {}, { tuning: { threads: 2, splitMin: 0, chunkSize: 4096 } })
+  assert.equal(two.stats.threads, 2)
+  assert.ok(one.output.equals(two.output))
+  const keys = one.output.toString('latin1').trimEnd().split('\n').map((l) => Buffer.from(l.slice(0, l.lastIndexOf(' ')), 'latin1'))
+  assert.ok(keys.length > 50, `${keys.length} lines`)
+  for (let i = 1; i < keys.length; i++) assert.equal(Buffer.compare(keys[i - 1]!, keys[i]!), -1, `line ${i}: ${keys[i - 1]} / ${keys[i]}`)
+})
+
 test('line caches: symbols that differ only where 8 bytes read as a double are 0 and -0, or NaN, fold apart', async () => {
   // The cached-line check compares 8 bytes at a time as doubles: 0 === -0 and NaN !== NaN must not
   // decide. Eight zero bytes vs seven and 0x80 (-0), and 0xff bytes (NaN) on both sides.
