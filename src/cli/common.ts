@@ -2,9 +2,9 @@
 import { promises as fsp } from 'node:fs'
 import { dirname, basename, join } from 'node:path'
 import type { Argv } from 'yargs'
-import { loadProfile, loadProfiles, FORMAT_IDS, type LoadOptions } from '../formats/index.js'
+import { FORMAT_IDS } from '../formats/detect.js'
+import type { LoadOptions, Loaded } from '../formats/index.js'
 import type { Profile } from '../model/types.js'
-import { filterProfile, threadNames } from '../model/ops.js'
 import { EXIT, MeshprofError, UsageError } from '../util/errors.js'
 import type { Io } from './io.js'
 
@@ -19,7 +19,7 @@ export interface InputArgs {
 /** --format / --sample-type, shared by every command that reads a profile. */
 export function withInputOptions<T>(y: Argv<T>) {
   return y
-    .option('format', { type: 'string', choices: FORMAT_IDS, describe: 'input format (default: detected from the content)' })
+    .option('format', { type: 'string', choices: [...FORMAT_IDS], describe: 'input format (default: detected from the content)' })
     .option('sample-type', { type: 'string', describe: 'value column to use, any format: a type name (cpu, samples, alloc_space), type/unit or index (default: the format\'s own, for pprof the last one as go tool pprof)' })
     .option('tid', { type: 'boolean', describe: 'perf script: one root per thread, named comm-pid/tid (as stackcollapse-perf.pl --tid), instead of one per process name' })
 }
@@ -48,26 +48,6 @@ export function regexOption(name: string, src: string | undefined): RegExp | und
   }
 }
 
-export function applyFilters(p: Profile, a: FilterArgs): Profile {
-  return applyFiltersAll([p], a)[0]!
-}
-
-/**
- * The filters on several profiles (a mesh directory): --thread must match a thread of at least one
- * of them; a profile without one keeps no samples.
- */
-export function applyFiltersAll(ps: readonly Profile[], a: FilterArgs): Profile[] {
-  const thread = regexOption('thread', a.thread)
-  if (thread) {
-    const names = [...new Set(ps.flatMap((p) => threadNames(p)))]
-    if (!names.some((n) => thread.test(n))) {
-      throw new UsageError(`--thread ${a.thread}: no thread matches; ${names.length ? `threads: ${names.slice(0, 12).join(', ')}${names.length > 12 ? `, and ${names.length - 12} more` : ''}` : 'the profile has no thread roots (a capture with worker threads, or perf script with --tid)'}`)
-    }
-  }
-  const opts = { focus: regexOption('focus', a.focus), ignore: regexOption('ignore', a.ignore), hide: regexOption('hide', a.hide), thread }
-  return ps.map((p) => filterProfile(p, opts))
-}
-
 export function loadOptions(a: InputArgs, io: Io, extra: Partial<LoadOptions> = {}): LoadOptions {
   return {
     format: a.format,
@@ -79,11 +59,25 @@ export function loadOptions(a: InputArgs, io: Io, extra: Partial<LoadOptions> = 
   }
 }
 
+// The loader (and through it the model and every importer) loads when a command reads a profile,
+// not when the CLI starts: `fold` of perf script text never needs it.
+
 export async function loadInput(path: string, a: InputArgs, io: Io, extra: Partial<LoadOptions> = {}): Promise<Profile> {
-  return loadProfile(path, loadOptions(a, io, extra))
+  return (await import('../formats/index.js')).loadProfile(path, loadOptions(a, io, extra))
 }
 
-export { loadProfiles }
+export async function loadProfiles(path: string, options: LoadOptions = {}): Promise<Loaded> {
+  return (await import('../formats/index.js')).loadProfiles(path, options)
+}
+
+/** --focus / --ignore / --hide / --thread (filters.ts). */
+export async function applyFilters(p: Profile, a: FilterArgs): Promise<Profile> {
+  return (await import('./filters.js')).applyFilters(p, a)
+}
+
+export async function applyFiltersAll(ps: readonly Profile[], a: FilterArgs): Promise<Profile[]> {
+  return (await import('./filters.js')).applyFiltersAll(ps, a)
+}
 
 /**
  * mkdir -p, one level at a time: Node 20's recursive mkdir never settles on some procfs paths

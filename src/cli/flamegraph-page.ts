@@ -43,7 +43,7 @@ export function findingsFor(input: Profile | readonly Profile[], flag: boolean |
 /** The flamegraph page of a profile or capture directory, written to `out` (also `capture/run --flamegraph`). */
 export async function writeFlamegraph(input: string, out: string, a: InputArgs & FilterArgs & Pick<FlamegraphArgs, 'title' | 'icicle' | 'highlight' | 'findings'>, io: Io): Promise<void> {
   const profiles = await loadAll(input, a, io)
-  const filtered = applyFiltersAll(profiles, a)
+  const filtered = await applyFiltersAll(profiles, a)
   const p = filtered.length === 1 ? filtered[0]! : mergeProfiles(filtered)
   const findings = findingsFor(filtered, a.findings, io)
   const html = renderFlamegraphHtml(p, {

@@ -17,6 +17,7 @@ import { MalformedInputError, MeshprofError } from '../util/errors.js'
 import type { DirectoryListing, FormatId, ImportContext, ImportOptions, Importer, LoadOptions } from './types.js'
 import { openInput, type InputSource } from './source.js'
 import { parseGrowth } from './growth-evidence.js'
+import { sniffCapture } from './detect.js'
 
 const RAW_FORMATS: readonly FormatId[] = ['cpuprofile', 'pprof', 'perf-script']
 
@@ -233,11 +234,7 @@ function parseJson(buf: Buffer, name: string): Json {
 export const captureImporter: Importer = {
   id: 'capture',
   title: 'meshprof capture file',
-  sniff(_head, text) {
-    const t = text.trimStart()
-    if (!t.startsWith('{')) return false
-    return /^\{\s*"meshprof"\s*:\s*"(capture|mesh-capture)"/.test(t)
-  },
+  sniff: sniffCapture,
   async parse(input: InputSource, options: ImportOptions, ctx?: ImportContext) {
     if (!ctx) throw new Error('the capture importer reads its raw profile through the loader: call it through loadProfiles')
     const json = parseJson(await input.readAll(), input.name)

@@ -21,6 +21,7 @@ import { scanCpuprofile, type NodeTable } from './cpuprofile-scan.js'
 import type { ImportOptions, Importer } from './types.js'
 import { jsModuleOf } from './shared.js'
 import { jsFrame } from './js-frame.js'
+import { sniffCpuprofile } from './detect.js'
 
 interface CallFrame {
   functionName?: string
@@ -78,18 +79,10 @@ function makeFrame(fn: string, url: string, line: number | undefined, col: numbe
   return frameOf({ functionName: fn, url, lineNumber: line, columnNumber: col })
 }
 
-const JSON_START = /^\s*[[{]/
-
 export const cpuprofileImporter: Importer = {
   id: 'cpuprofile',
   title: 'V8 .cpuprofile (Node --cpu-prof, Chrome DevTools, inspector)',
-  sniff(_head, text) {
-    if (!JSON_START.test(text)) return false
-    if (/"\$schema"\s*:\s*"[^"]*speedscope/.test(text)) return false
-    if (/"nodes"\s*:\s*\[/.test(text) && /"callFrame"\s*:/.test(text)) return true
-    if (/"head"\s*:\s*\{/.test(text) && /"functionName"\s*:/.test(text)) return true
-    return /"name"\s*:\s*"(ProfileChunk|CpuProfile)"/.test(text)
-  },
+  sniff: sniffCpuprofile,
   async parse(input, options) {
     const buf = await input.readAll()
     return parseCpuprofileBuffer(buf, input.name, options)

@@ -2,7 +2,6 @@
 // choices and help from here, so a new export format is one module plus one line. The writers load
 // when used: `convert --help` and the other commands never need them.
 import type { Profile } from '../model/types.js'
-import { mergeProfiles } from '../model/ops.js'
 
 export interface Exporter {
   readonly id: string
@@ -13,10 +12,14 @@ export interface Exporter {
 }
 
 export const EXPORTERS: readonly Exporter[] = [
-  { id: 'folded', title: 'folded stacks', extension: '.folded', write: async (ps) => (await import('./folded.js')).toFolded(ps.length === 1 ? ps[0]! : mergeProfiles(ps)) },
-  { id: 'pprof', title: 'pprof (gzipped protobuf)', extension: '.pb.gz', write: async (ps) => (await import('./pprof-export.js')).toPprof(ps.length === 1 ? ps[0]! : mergeProfiles(ps)) },
+  { id: 'folded', title: 'folded stacks', extension: '.folded', write: async (ps) => (await import('./folded.js')).toFolded(await merged(ps)) },
+  { id: 'pprof', title: 'pprof (gzipped protobuf)', extension: '.pb.gz', write: async (ps) => (await import('./pprof-export.js')).toPprof(await merged(ps)) },
   { id: 'speedscope', title: 'speedscope JSON', extension: '.speedscope.json', write: async (ps, name) => (await import('./speedscope-export.js')).toSpeedscope(ps, name) },
 ]
+
+async function merged(ps: readonly Profile[]): Promise<Profile> {
+  return ps.length === 1 ? ps[0]! : (await import('../model/ops.js')).mergeProfiles(ps)
+}
 
 export const EXPORTER_IDS = EXPORTERS.map((e) => e.id)
 

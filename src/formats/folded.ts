@@ -8,8 +8,8 @@ import { weightedStacks } from '../model/ops.js'
 import { MalformedInputError } from '../util/errors.js'
 import type { Importer } from './types.js'
 import { utf16Bom } from './source.js'
+import { sniffFolded, splitFoldedLine } from './detect.js'
 
-const LINE = /^(.*?\S)\s+(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?:\s+(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?))?\s*$/
 
 /** inferno / FlameGraph annotation suffixes. */
 export function kindOfFoldedFrame(name: string): FrameKind {
@@ -23,72 +23,10 @@ export function kindOfFoldedFrame(name: string): FrameKind {
   return 'unknown'
 }
 
-function looksFolded(line: string): boolean {
-  return splitFoldedLine(line) !== null && !/^\s/.test(line)
-}
-
-const NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/
-const ODD_BREAKS = /[\r\u2028\u2029]/
-
-function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(String.fromCharCode(c)))
-}
-
-/**
- * [stack, count, second count] of a folded line, or null: the same split as the regex LINE (the
- * shortest stack, so two trailing numbers are two counts), found by scanning back from the end;
- * the lazy regex re-tried every position of a 700-character line and was most of the import.
- */
-export function splitFoldedLine(line: string): [string, string, string | undefined] | null {
-  if (ODD_BREAKS.test(line)) {
-    // '.' in LINE stops at these: keep its verdict for such lines.
-    const m = LINE.exec(line)
-    return m ? [m[1]!, m[2]!, m[3]] : null
-  }
-  let e = line.length
-  while (e > 0 && isSpace(line.charCodeAt(e - 1))) e--
-  let s = e
-  while (s > 0 && !isSpace(line.charCodeAt(s - 1))) s--
-  const last = line.slice(s, e)
-  if (s === 0 || !NUMBER.test(last)) return null
-  let w = s
-  while (w > 0 && isSpace(line.charCodeAt(w - 1))) w--
-  if (w === 0) return null
-  let s2 = w
-  while (s2 > 0 && !isSpace(line.charCodeAt(s2 - 1))) s2--
-  if (s2 > 0) {
-    const prev = line.slice(s2, w)
-    let w2 = s2
-    while (w2 > 0 && isSpace(line.charCodeAt(w2 - 1))) w2--
-    if (w2 > 0 && NUMBER.test(prev)) return [line.slice(0, w2), prev, last]
-  }
-  return [line.slice(0, w), last, undefined]
-}
-
-
 export const foldedImporter: Importer = {
   id: 'folded',
   title: 'folded stacks (FlameGraph / inferno / tracing-flame)',
-  sniff(_head, text) {
-    // Only look at complete lines; the last one may be cut by the head limit.
-    const lines = text.split(/\r?\n/)
-    if (lines.length > 1) lines.pop()
-    else if (text.length >= 32 * 1024) {
-      // One line longer than the head (a very deep stack): judge its start.
-      const l = lines[0]!
-      return !/^[\s{[<#]/.test(l) && !l.includes('\t') && l.includes(';') && !/\x00/.test(l)
-    }
-    let good = 0
-    let bad = 0
-    for (const l of lines.slice(0, 200)) {
-      if (l.trim() === '' || l.startsWith('#') || l.startsWith('//')) continue
-      if (l.startsWith('\t') || l.startsWith(' ')) return false
-      if (looksFolded(l)) good++
-      else bad++
-    }
-    // A few bad lines (inferno's and speedscope's test files have them) do not make it another format.
-    return good > 0 && good >= bad * 2
-  },
+  sniff: sniffFolded,
   async parse(input, options) {
     return [await parseFoldedStream(input.stream(), input.name, options.warn)]
   },

@@ -1,55 +1,21 @@
-// Format registry, content-based detection, and the one loader every command reads inputs through
-// (files, stdin, and directories: a capture directory, a `<pid>.0x/` folder). Order matters:
-// binary and JSON formats with unmistakable keys first, then the permissive text formats.
-// Importers never import this module: what they need of it comes in an ImportContext.
+// The one loader every command reads inputs through (files, stdin, and directories: a capture
+// directory, a `<pid>.0x/` folder); the registry and detection are detect.ts. Importers never
+// import this module: what they need of it comes in an ImportContext.
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import type { Profile } from '../model/types.js'
 import { mergeProfiles } from '../model/ops.js'
-import { EXIT, MalformedInputError, MeshprofError, UnrecognizedFormatError, UsageError } from '../util/errors.js'
+import { EXIT, MalformedInputError, MeshprofError } from '../util/errors.js'
 import { openInput, decodeText, ioError, STDIN_MARKER, type InputSource } from './source.js'
 import type { DirectoryListing, ImportContext, Importer, LoadOptions, Loaded } from './types.js'
 import { withSampleType } from './shared.js'
-import { captureImporter } from './capture-file.js'
-import { v8ProfImporter } from './v8-prof.js'
-import { pprofImporter } from './pprof.js'
-import { cpuprofileImporter } from './cpuprofile.js'
-import { speedscopeImporter } from './speedscope.js'
-import { perfScriptImporter } from './perf-script.js'
-import { foldedImporter } from './folded.js'
+import { FORMATS, FORMAT_IDS, detectFormat, formatEntry } from './detect.js'
 
-export const IMPORTERS: readonly Importer[] = [
-  captureImporter,
-  cpuprofileImporter,
-  speedscopeImporter,
-  pprofImporter,
-  v8ProfImporter,
-  perfScriptImporter,
-  foldedImporter,
-]
+export { FORMAT_IDS, detectFormat, formatEntry }
 
-export const FORMAT_IDS = IMPORTERS.map((i) => i.id)
-
-export function importerFor(id: string): Importer {
-  const imp = IMPORTERS.find((i) => i.id === id)
-  if (!imp) throw new UsageError(`unknown format '${id}' (known: ${FORMAT_IDS.join(', ')})`)
-  return imp
-}
-
-/** Which importer reads this content. */
-export function detectFormat(input: InputSource): Importer {
-  const text = decodeText(input.head)
-  for (const imp of IMPORTERS) {
-    let yes = false
-    try {
-      yes = imp.sniff(input.head, text)
-    } catch {
-      yes = false
-    }
-    if (yes) return imp
-  }
-  if (input.head.length === 0) throw new MeshprofError(`${input.name}: empty input, no profile in it`, EXIT.BAD_INPUT)
-  throw new UnrecognizedFormatError(input.name, FORMAT_IDS)
+/** Every importer, in detection order (each module is loaded here: tests and docs use the list). */
+export async function loadImporters(): Promise<Importer[]> {
+  return Promise.all(FORMATS.map((f) => f.importer()))
 }
 
 export type { LoadOptions, Loaded }
@@ -108,8 +74,9 @@ async function loadDirectory(dir: string, options: LoadOptions): Promise<Loaded>
     throw ioError(dir, e)
   }
   const listing = listingOf(dir, names)
-  const importers = options.format ? [importerFor(options.format)] : IMPORTERS
-  for (const imp of importers) {
+  const formats = options.format ? [formatEntry(options.format)] : FORMATS.filter((f) => f.readsDirectories)
+  for (const f of formats) {
+    const imp = await f.importer()
     const profiles = await imp.readDirectory?.(listing, { ...options, format: undefined }, CONTEXT)
     if (profiles === undefined) continue
     if (profiles.length === 0) throw new MalformedInputError(imp.id, `${dir} holds no profile`)
@@ -120,7 +87,7 @@ async function loadDirectory(dir: string, options: LoadOptions): Promise<Loaded>
 }
 
 export async function loadFromSource(input: InputSource, options: LoadOptions = {}): Promise<Loaded> {
-  const imp = options.format ? importerFor(options.format) : detectFormat(input)
+  const imp = await (options.format ? formatEntry(options.format) : detectFormat(input)).importer()
   options.onDetect?.(input.name, imp.id, input.gzipped)
   let profiles: Profile[]
   try {

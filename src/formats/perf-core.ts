@@ -38,6 +38,13 @@ export const EVENT_RE = new RegExp(`^(${NSP}.+?)${SP}+(\\d+)(?!\\d)\\/*(?:(\\d+)
 export const PERIOD_RE = new RegExp(`:${SP}*(?:(\\d+)(?!\\d))?${SP}+(${NSP}+):${SP}*$`, 's')
 /** `^\s*(\w+)\s*(.+) \((.*)\)` : stack line (address, symbol, module). */
 export const STACK_RE = new RegExp(`^${SP}*(\\w+)${SP}*(.+) \\((.*)\\)`, 's')
+/**
+ * A sample of a recording made without -g: `comm pid [cpu] time: [period] event: addr sym (dso)` on
+ * one line. perf pads `comm` to 16 columns in that mode, so the line may start with blanks.
+ */
+export const ONE_LINE_SAMPLE = /^[ \t]*(\S.*?[ \t]+\d+(?:\/\d+)?[ \t]+(?:\[\d+\][ \t]+)?\d+\.\d+:[ \t]+(?:\d+[ \t]+)?\S+:)[ \t]+([0-9a-fA-F]+[ \t]+.* \(.*\))[ \t\r]*$/
+/** An event line with perf's comm padding (no -g; or a sample whose call chain is empty). */
+export const PADDED_EVENT = /^[ \t]+(\S.*?[ \t]+\d+(?:\/\d+)?[ \t]+(?:\[\d+\][ \t]+)?\d+\.\d+:[ \t]+(?:\d+[ \t]+)?\S+:)[ \t\r]*$/
 /** perf script's timestamp field: ` 1389.811065: ` (seconds.fraction followed by a colon). */
 const TIME_RE = new RegExp(`${SP}(\\d+)\\.(\\d+):(?:${SP}|$)`)
 

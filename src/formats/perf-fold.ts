@@ -1,12 +1,14 @@
 // `meshprof fold` for perf script text: streaming, Buffer-based, and on large plain files split
 // at sample boundaries across worker threads (one chunk per core; the main thread takes the first).
 // Output is byte-identical to stackcollapse-perf.pl; see perf-core.ts for the line semantics.
-import { closeSync, openSync, readSync, fstatSync } from 'node:fs'
+import { closeSync, openSync, readSync, fstatSync, statSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Readable } from 'node:stream'
+import type { InputSource } from './source.js'
+import type { PerfOptions } from './types.js'
 import { idleCoresSinceStart } from '../util/cpu-idle.js'
-import { EVENT_RE, MAX_LINE, PERIOD_RE, PerfParser, latin1, type CoreOptions } from './perf-core.js'
+import { EVENT_RE, MAX_LINE, ONE_LINE_SAMPLE, PADDED_EVENT, PERIOD_RE, PerfParser, latin1, type CoreOptions } from './perf-core.js'
 import { FoldSink, mergePacked, renderPacked, transferables, type PackedStacks } from './perf-stacks.js'
 
 /** Tuning knobs (tests and the bench use them; the CLI reads MESHPROF_PERF_THREADS / _SPLIT_MIN). */
@@ -413,4 +415,111 @@ export function finishFold(results: ChunkResult[], threads: number, redone = 0, 
       redone,
     },
   }
+}
+
+// ---- The front end: any input source -> perl's output ----------------------------------------
+
+/** PerfOptions -> the line machine's options (`--all` = `--kernel --jit`, as in perl). */
+export function coreOptions(o: PerfOptions): CoreOptions {
+  return {
+    pid: Boolean(o.pid),
+    tid: Boolean(o.tid),
+    kernel: Boolean(o.kernel || o.all),
+    jit: Boolean(o.jit || o.all),
+    addrs: Boolean(o.addrs),
+    eventFilter: o.eventFilter ?? '',
+  }
+}
+
+export interface FoldHooks {
+  /** Non-fatal notes (several event types, unrecognized lines). */
+  warn?: (message: string) => void
+  tuning?: FoldTuning
+}
+
+/**
+ * Fold perf script text exactly like stackcollapse-perf.pl, streaming; returns the output bytes
+ * (byte-exact, also for input that is not valid UTF-8) and counts.
+ */
+export async function foldPerfScript(input: InputSource, opts: PerfOptions, hooks: FoldHooks = {}): Promise<FoldResult> {
+  const core = coreOptions(opts)
+  const flushLast = !opts.dropUnterminatedLast
+  let res: FoldResult
+  if (hasOneLineSamples(input.head.toString('latin1'))) {
+    res = finishFold([await foldStream(adaptOneLineSamples(input.stream()), core, flushLast)], 1)
+  } else if (input.path !== undefined && !input.gzipped && isRegularFile(input.path)) {
+    const { results, threads, redone, chunks } = await foldFile(input.path, core, flushLast, hooks.tuning)
+    res = finishFold(results, threads, redone, chunks)
+  } else {
+    res = finishFold([await foldStream(input.stream(), core, flushLast)], 1)
+  }
+  reportFoldNotes(input.name, res, hooks.warn)
+  return res
+}
+
+/** Only regular files are read by offset (and split across threads); pipes and devices stream. */
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile()
+  } catch {
+    return false
+  }
+}
+
+function reportFoldNotes(name: string, res: FoldResult, warn?: (m: string) => void): void {
+  if (!warn) return
+  const s = res.stats
+  if (s.droppedEvent !== undefined) {
+    warn(`${name}: several event types; kept only '${s.keptEvent}' (the first seen, like stackcollapse-perf.pl) and dropped '${s.droppedEvent}'; choose one with --event-filter`)
+  }
+  if (s.unrecognized > 0) {
+    const first = s.firstUnrecognized !== undefined ? `, first: ${JSON.stringify(s.firstUnrecognized.trim().slice(0, 80))}` : ''
+    warn(`${name}: ${s.unrecognized} line(s) not recognized as perf script output were skipped${first}`)
+  }
+  if (s.longLines > 0) warn(`${name}: ${s.longLines} line(s) longer than 64 MiB were skipped`)
+}
+
+/** True when perf script text has samples on one line or padded event lines (see adaptOneLineSamples). */
+export function hasOneLineSamples(text: string): boolean {
+  const lines = text.split('\n', 400)
+  let n = 0
+  for (const l of lines) if (ONE_LINE_SAMPLE.test(l) || PADDED_EVENT.test(l)) n++
+  return n >= 1
+}
+
+/**
+ * perf script of a recording without call chains, as the two-line form the folder reads: each
+ * `comm pid time: period event: addr sym (dso)` becomes the event line, one frame line and a blank
+ * line, as `perf script` prints a sample with a one-frame call chain; perf's padding before `comm`
+ * is dropped. Other lines pass through unchanged (bytes, latin1 both ways).
+ */
+export async function* adaptOneLineSamples(stream: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+  let rest = ''
+  const convert = (text: string): string => {
+    const lines = text.split('\n')
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!
+      const c = l.charCodeAt(0)
+      // Frame lines of a -g recording start with a tab; only lines that may be events are tested.
+      if (c === 9 || l === '' || c === 35) continue
+      const m = ONE_LINE_SAMPLE.exec(l)
+      if (m) lines[i] = `${m[1]} \n\t${m[2]}\n`
+      else if (c === 32) {
+        const e = PADDED_EVENT.exec(l)
+        if (e) lines[i] = `${e[1]} \n`
+      }
+    }
+    return lines.join('\n')
+  }
+  for await (const chunk of stream) {
+    const text = rest + (typeof chunk === 'string' ? chunk : chunk.toString('latin1'))
+    const nl = text.lastIndexOf('\n')
+    if (nl < 0) {
+      rest = text
+      continue
+    }
+    rest = text.slice(nl + 1)
+    yield Buffer.from(convert(text.slice(0, nl + 1)), 'latin1')
+  }
+  if (rest !== '') yield Buffer.from(convert(rest), 'latin1')
 }

@@ -1,7 +1,6 @@
 // Linux `perf script` text: detection, the streaming importer into the profile model, and the
 // folder behind `meshprof fold` (byte-identical to FlameGraph's stackcollapse-perf.pl; see
 // perf-core.ts for the line semantics and perf-fold.ts for the threaded file reader).
-import { statSync } from 'node:fs'
 import { basename } from 'node:path'
 import { ProfileBuilder } from '../model/builder.js'
 import type { FrameKind, Profile, ValueType } from '../model/types.js'
@@ -9,165 +8,9 @@ import { MalformedInputError } from '../util/errors.js'
 import type { InputSource } from './source.js'
 import type { Importer, ImportOptions, PerfOptions } from './types.js'
 import { EVENT_RE, PerfParser, tidyFrames, type CoreOptions, type Entry } from './perf-core.js'
-import { LineFeeder, finishFold, foldFile, foldStream, type FoldResult, type FoldTuning } from './perf-fold.js'
+import { LineFeeder, adaptOneLineSamples, coreOptions, hasOneLineSamples } from './perf-fold.js'
+import { sniffPerfScript } from './detect.js'
 import { demangle, looksMangled } from './demangle.js'
-
-export type { FoldResult, FoldTuning } from './perf-fold.js'
-
-/** PerfOptions -> the line machine's options (`--all` = `--kernel --jit`, as in perl). */
-export function coreOptions(o: PerfOptions): CoreOptions {
-  return {
-    pid: Boolean(o.pid),
-    tid: Boolean(o.tid),
-    kernel: Boolean(o.kernel || o.all),
-    jit: Boolean(o.jit || o.all),
-    addrs: Boolean(o.addrs),
-    eventFilter: o.eventFilter ?? '',
-  }
-}
-
-export interface FoldHooks {
-  /** Non-fatal notes (several event types, unrecognized lines). */
-  warn?: (message: string) => void
-  tuning?: FoldTuning
-}
-
-/**
- * Fold perf script text exactly like stackcollapse-perf.pl, streaming; returns the output bytes
- * (byte-exact, also for input that is not valid UTF-8) and counts.
- */
-export async function foldPerfScript(input: InputSource, opts: PerfOptions, hooks: FoldHooks = {}): Promise<FoldResult> {
-  const core = coreOptions(opts)
-  const flushLast = !opts.dropUnterminatedLast
-  let res: FoldResult
-  if (hasOneLineSamples(input.head.toString('latin1'))) {
-    res = finishFold([await foldStream(adaptOneLineSamples(input.stream()), core, flushLast)], 1)
-  } else if (input.path !== undefined && !input.gzipped && isRegularFile(input.path)) {
-    const { results, threads, redone, chunks } = await foldFile(input.path, core, flushLast, hooks.tuning)
-    res = finishFold(results, threads, redone, chunks)
-  } else {
-    res = finishFold([await foldStream(input.stream(), core, flushLast)], 1)
-  }
-  reportFoldNotes(input.name, res, hooks.warn)
-  return res
-}
-
-/** Only regular files are read by offset (and split across threads); pipes and devices stream. */
-function isRegularFile(path: string): boolean {
-  try {
-    return statSync(path).isFile()
-  } catch {
-    return false
-  }
-}
-
-function reportFoldNotes(name: string, res: FoldResult, warn?: (m: string) => void): void {
-  if (!warn) return
-  const s = res.stats
-  if (s.droppedEvent !== undefined) {
-    warn(`${name}: several event types; kept only '${s.keptEvent}' (the first seen, like stackcollapse-perf.pl) and dropped '${s.droppedEvent}'; choose one with --event-filter`)
-  }
-  if (s.unrecognized > 0) {
-    const first = s.firstUnrecognized !== undefined ? `, first: ${JSON.stringify(s.firstUnrecognized.trim().slice(0, 80))}` : ''
-    warn(`${name}: ${s.unrecognized} line(s) not recognized as perf script output were skipped${first}`)
-  }
-  if (s.longLines > 0) warn(`${name}: ${s.longLines} line(s) longer than 64 MiB were skipped`)
-}
-
-/** Fold perf script text exactly like stackcollapse-perf.pl, streaming. */
-export async function foldPerfScriptToString(input: InputSource, opts: PerfOptions): Promise<string> {
-  return (await foldPerfScript(input, opts)).output.toString('utf8')
-}
-
-// ---- Detection -------------------------------------------------------------------------------
-
-const FRAME_SHAPE = /^[ \t]*[0-9a-fA-F]+[ \t]+.+ \(.*\)[ \t\r]*$/
-/**
- * A sample of a recording made without -g: `comm pid [cpu] time: [period] event: addr sym (dso)` on
- * one line. perf pads `comm` to 16 columns in that mode, so the line may start with blanks.
- */
-const ONE_LINE_SAMPLE = /^[ \t]*(\S.*?[ \t]+\d+(?:\/\d+)?[ \t]+(?:\[\d+\][ \t]+)?\d+\.\d+:[ \t]+(?:\d+[ \t]+)?\S+:)[ \t]+([0-9a-fA-F]+[ \t]+.* \(.*\))[ \t\r]*$/
-/** An event line with perf's comm padding (no -g; or a sample whose call chain is empty). */
-const PADDED_EVENT = /^[ \t]+(\S.*?[ \t]+\d+(?:\/\d+)?[ \t]+(?:\[\d+\][ \t]+)?\d+\.\d+:[ \t]+(?:\d+[ \t]+)?\S+:)[ \t\r]*$/
-
-/** True when perf script text has samples on one line or padded event lines (see adaptOneLineSamples). */
-export function hasOneLineSamples(text: string): boolean {
-  const lines = text.split('\n', 400)
-  let n = 0
-  for (const l of lines) if (ONE_LINE_SAMPLE.test(l) || PADDED_EVENT.test(l)) n++
-  return n >= 1
-}
-
-/**
- * perf script of a recording without call chains, as the two-line form the folder reads: each
- * `comm pid time: period event: addr sym (dso)` becomes the event line, one frame line and a blank
- * line, as `perf script` prints a sample with a one-frame call chain; perf's padding before `comm`
- * is dropped. Other lines pass through unchanged (bytes, latin1 both ways).
- */
-export async function* adaptOneLineSamples(stream: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
-  let rest = ''
-  const convert = (text: string): string => {
-    const lines = text.split('\n')
-    for (let i = 0; i < lines.length; i++) {
-      const l = lines[i]!
-      const c = l.charCodeAt(0)
-      // Frame lines of a -g recording start with a tab; only lines that may be events are tested.
-      if (c === 9 || l === '' || c === 35) continue
-      const m = ONE_LINE_SAMPLE.exec(l)
-      if (m) lines[i] = `${m[1]} \n\t${m[2]}\n`
-      else if (c === 32) {
-        const e = PADDED_EVENT.exec(l)
-        if (e) lines[i] = `${e[1]} \n`
-      }
-    }
-    return lines.join('\n')
-  }
-  for await (const chunk of stream) {
-    const text = rest + (typeof chunk === 'string' ? chunk : chunk.toString('latin1'))
-    const nl = text.lastIndexOf('\n')
-    if (nl < 0) {
-      rest = text
-      continue
-    }
-    rest = text.slice(nl + 1)
-    yield Buffer.from(convert(text.slice(0, nl + 1)), 'latin1')
-  }
-  if (rest !== '') yield Buffer.from(convert(rest), 'latin1')
-}
-const TIMED_EVENT = /^\S.*?\s+\d+(?:\/\d+)?\s+(?:\[\d+\]\s+)?\d+\.\d+:\s/
-
-function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13)
-}
-
-/** perf script text: an event line followed by a frame line, or timed event lines, or its header. */
-export function sniffPerfScript(head: Buffer, text: string): boolean {
-  let i = 0
-  while (i < head.length && isSpace(head[i]!)) i++
-  if (i >= head.length) return false
-  const c = head[i]!
-  if (c === 0x7b /* { */ || c === 0x5b /* [ */ && !/^\[\d+\]/.test(text.slice(i))) return false
-  const lines = text.split('\n')
-  if (lines.length > 1 && !text.endsWith('\n')) lines.pop()
-  let header = 0
-  let pairs = 0
-  let timed = 0
-  let folded = 0
-  const n = Math.min(lines.length, 400)
-  for (let k = 0; k < n; k++) {
-    const l = lines[k]!
-    if (l.startsWith('# ========') || /^# (captured on|perf version|cmdline|hostname|event)\b/.test(l)) header++
-    if (l === '' || l.startsWith('#')) continue
-    if (ONE_LINE_SAMPLE.test(l) || PADDED_EVENT.test(l)) timed++
-    else if (!isSpace(l.charCodeAt(0)) && EVENT_RE.test(l)) {
-      if (TIMED_EVENT.test(l)) timed++
-      const next = lines[k + 1]
-      if (next !== undefined && FRAME_SHAPE.test(next) && !EVENT_RE.test(next)) pairs++
-    } else if (/^\S.*\s\d+$/.test(l) && l.includes(';')) folded++
-  }
-  if (folded > pairs + timed) return false
-  return pairs > 0 || timed >= 2 || (header >= 3 && folded === 0)
-}
 
 // ---- Import into the model --------------------------------------------------------------------
 
@@ -337,13 +180,7 @@ function periodSeen(line: string): boolean {
 export const perfScriptImporter: Importer = {
   id: 'perf-script',
   title: 'Linux perf script text',
-  sniff(head, text) {
-    try {
-      return sniffPerfScript(head, text)
-    } catch {
-      return false
-    }
-  },
+  sniff: sniffPerfScript,
   async parse(input, options) {
     const p = await parsePerfScript(input, options)
     if (!p) throw new MalformedInputError('perf-script', `${input.name}: no samples (no "comm pid ... event:" lines followed by stack lines)`)

@@ -24,106 +24,17 @@ import { LabelColumnsBuilder, type LabelColumns } from '../model/labels.js'
 import { MalformedInputError, MeshprofError } from '../util/errors.js'
 import { HEAD_BYTES } from './source.js'
 import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT, decodeUtf8 } from './protobuf.js'
+import { isLegacyPprof, sniffPprof } from './detect.js'
 import { StackTrie } from './stack-trie.js'
 import type { ImportOptions, Importer } from './types.js'
 import { jsModuleOf } from './shared.js'
 import { jsFrame } from './js-frame.js'
 import { doubled, F64List, I32List } from '../model/growable.js'
 
-/** Wire type each top-level Profile field must have (13 = comment may be packed or not). */
-const PROFILE_WIRE: Record<number, number[]> = {
-  1: [WIRE_LEN], 2: [WIRE_LEN], 3: [WIRE_LEN], 4: [WIRE_LEN], 5: [WIRE_LEN], 6: [WIRE_LEN],
-  7: [WIRE_VARINT], 8: [WIRE_VARINT], 9: [WIRE_VARINT], 10: [WIRE_VARINT], 11: [WIRE_LEN],
-  12: [WIRE_VARINT], 13: [WIRE_VARINT, WIRE_LEN], 14: [WIRE_VARINT], 15: [WIRE_LEN],
-}
-
-/** Pre-protobuf pprof formats that `go tool pprof` still reads (text heap/contention/thread, binary CPU). */
-const LEGACY_TEXT = /^(--- ?(heapz|heap|contentionz|contention|threadz|thread|symbol)\b|heap profile:|heap_v2\/|[a-z]+ profile: total \d+)/
-
-export function isLegacyPprof(head: Uint8Array): boolean {
-  if (head.length >= 16) {
-    // gperftools binary CPU profile: header words 0, 3 (header count), 0, period, 0 - 32 or 64 bit.
-    const w32 = head[0] === 0 && head[1] === 0 && head[2] === 0 && head[3] === 0
-    if (w32 && head[4] === 3 && head[5] === 0 && head[6] === 0 && head[7] === 0) return true
-    if (w32 && head[4] === 0 && head[5] === 0 && head[6] === 0 && head[7] === 0 && head[8] === 3 && head[9] === 0) return true
-  }
-  const text = Buffer.from(head.subarray(0, 64)).toString('latin1')
-  return LEGACY_TEXT.test(text)
-}
-
-/**
- * Wire types each field of a Profile sub-message may have, by top-level field: ValueType (1, 11),
- * Sample (2), Mapping (3), Location (4), Function (5). Strings (6) hold any bytes.
- */
-const SUB_WIRE: Record<number, Record<number, number[]>> = {
-  1: { 1: [WIRE_VARINT], 2: [WIRE_VARINT] },
-  11: { 1: [WIRE_VARINT], 2: [WIRE_VARINT] },
-  2: { 1: [WIRE_VARINT, WIRE_LEN], 2: [WIRE_VARINT, WIRE_LEN], 3: [WIRE_LEN] },
-  3: { 1: [WIRE_VARINT], 2: [WIRE_VARINT], 3: [WIRE_VARINT], 4: [WIRE_VARINT], 5: [WIRE_VARINT], 6: [WIRE_VARINT], 7: [WIRE_VARINT], 8: [WIRE_VARINT], 9: [WIRE_VARINT], 10: [WIRE_VARINT] },
-  4: { 1: [WIRE_VARINT], 2: [WIRE_VARINT], 3: [WIRE_VARINT], 4: [WIRE_LEN], 5: [WIRE_VARINT] },
-  5: { 1: [WIRE_VARINT], 2: [WIRE_VARINT], 3: [WIRE_VARINT], 4: [WIRE_VARINT], 5: [WIRE_VARINT], 6: [WIRE_VARINT] },
-}
-
-/**
- * True when `head` parses as (the start of) a profile.proto message: every top-level field is a
- * Profile field of the right wire type, and every sub-message that fits in the head parses as the
- * message that field holds. Which field comes first does not matter (Go writes time_nanos
- * first); when the head is cut inside a field, at least one structured sub-message (a sample
- * type, sample, mapping, location or function) must have parsed whole.
- */
-export function looksLikePprof(head: Uint8Array): boolean {
-  if (head.length === 0) return false
-  const r = new ProtoReader(head)
-  let sawCore = false
-  let structured = 0
-  try {
-    while (r.pos < head.length) {
-      const key = r.varint()
-      const field = Math.floor(key / 8)
-      const wire = key & 7
-      const ok = PROFILE_WIRE[field]
-      if (!ok || !ok.includes(wire)) return false
-      if (field === 1 || field === 2 || field === 6) sawCore = true
-      if (wire === WIRE_LEN) {
-        const len = r.varint()
-        // Runs past the head: the rest of a big file, or a truncated one (parse then says so).
-        if (r.pos + len > head.length) return structured > 0
-        const schema = SUB_WIRE[field]
-        if (schema) {
-          if (!isMessage(head, r.pos, r.pos + len, schema)) return false
-          structured++
-        }
-        r.pos += len
-      } else {
-        r.varint()
-      }
-    }
-  } catch {
-    // A varint cut by the end of the head: more content follows, or the file is truncated.
-    return structured > 0
-  }
-  return sawCore
-}
-
-function isMessage(buf: Uint8Array, start: number, end: number, schema: Record<number, number[]>): boolean {
-  const r = new ProtoReader(buf, start, end)
-  try {
-    while (r.next()) {
-      if (!schema[r.field]?.includes(r.wire)) return false
-      r.skip()
-    }
-    return true
-  } catch {
-    return false
-  }
-}
-
 export const pprofImporter: Importer = {
   id: 'pprof',
   title: 'pprof protobuf (gzipped or raw)',
-  sniff(head) {
-    return looksLikePprof(head) || isLegacyPprof(head)
-  },
+  sniff: sniffPprof,
   async parse(input, options) {
     const buf = await input.readAll()
     if (buf.length === 0) throw new MalformedInputError('pprof', `${input.name} is empty`)

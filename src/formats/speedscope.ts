@@ -14,6 +14,7 @@ import { MalformedInputError } from '../util/errors.js'
 import { kindOfFoldedFrame } from './folded.js'
 import { jsModuleOf } from './shared.js'
 import type { ImportOptions, Importer } from './types.js'
+import { sniffSpeedscope } from './detect.js'
 
 export const SPEEDSCOPE_SCHEMA = 'https://www.speedscope.app/file-format-schema.json'
 
@@ -22,11 +23,7 @@ const TIME_UNIT_NS: Record<string, number> = { nanoseconds: 1, microseconds: 1e3
 export const speedscopeImporter: Importer = {
   id: 'speedscope',
   title: 'speedscope JSON (sampled and evented profiles)',
-  sniff(_head, text) {
-    if (!/^\s*\{/.test(text)) return false
-    if (/"\$schema"\s*:\s*"[^"]*speedscope[^"]*"/.test(text)) return true
-    return /"shared"\s*:\s*\{\s*"frames"\s*:/.test(text) && /"profiles"\s*:\s*\[/.test(text)
-  },
+  sniff: sniffSpeedscope,
   async parse(input, options) {
     return parseSpeedscopeBuffer(await input.readAll(), input.name, options)
   },

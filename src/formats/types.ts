@@ -1,7 +1,7 @@
 import type { Profile } from '../model/types.js'
 import type { InputSource } from './source.js'
 
-/** An importer's id ('pprof', 'v8-prof', ...): the registry (formats/index.ts IMPORTERS) is the list. */
+/** An importer's id ('pprof', 'v8-prof', ...): the registry (formats/detect.ts FORMATS) is the list. */
 export type FormatId = string
 
 /** Options of the perf-script importer, named like stackcollapse-perf.pl's. All default false. */

@@ -28,6 +28,7 @@ import { ProfileBuilder } from '../model/builder.js'
 import { MalformedInputError } from '../util/errors.js'
 import { MAX_IN_MEMORY, openInput, type InputSource } from './source.js'
 import { jsModuleOf } from './shared.js'
+import { VERSION_NOTE, looksLikeJson, looksLikeLog, sniffV8Prof } from './detect.js'
 import type { DirectoryListing, ImportContext, ImportOptions, Importer, LoadOptions } from './types.js'
 
 /** V8 StateTag values that are the same in every V8 version meshprof has met. */
@@ -42,20 +43,6 @@ function preprocessTimeoutMs(bytes: number): number {
   const env = Number(process.env.MESHPROF_PROF_PROCESS_TIMEOUT_MS)
   if (Number.isFinite(env) && env > 0) return env
   return 120_000 + Math.ceil(bytes / 1048576) * 2000
-}
-
-const LOG_HEAD = /^(v8-version,\d+,|shared-library,|code-creation,|profiler,)/
-/** Node prints this on stdout before the JSON when the log's V8 is not its own. */
-const VERSION_NOTE = 'Testing v8 version different from logging version'
-
-function looksLikeJson(text: string): boolean {
-  let t = text.trimStart()
-  if (t.startsWith(VERSION_NOTE)) t = t.slice(VERSION_NOTE.length).trimStart()
-  return /^\{\s*"code"\s*:\s*\[/.test(t)
-}
-
-function looksLikeLog(text: string): boolean {
-  return LOG_HEAD.test(text)
 }
 
 type Json = Record<string, unknown>
@@ -323,9 +310,7 @@ function withZeroXMeta(p: Profile, meta: ZeroXMeta | undefined, file: string, is
 export const v8ProfImporter: Importer = {
   id: 'v8-prof',
   title: 'V8 tick log (node --prof, 0x) or its --preprocess JSON',
-  sniff(_head, text) {
-    return looksLikeJson(text) || looksLikeLog(text)
-  },
+  sniff: sniffV8Prof,
   async parse(input, options) {
     const text = input.head.toString('utf8')
     if (looksLikeLog(text)) return [await importLog(input, text, options)]

@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CORPUS, CORPUS_SKIP, corpusManifest } from '../helpers/cli.js'
-import { IMPORTERS, loadProfiles } from '../../src/formats/index.js'
+import { FORMAT_IDS, loadImporters, loadProfiles } from '../../src/formats/index.js'
+import { FORMATS } from '../../src/formats/detect.js'
 import { validateProfile } from '../../src/model/builder.js'
 import { MeshprofError } from '../../src/util/errors.js'
 
@@ -39,6 +40,15 @@ test('every importer keeps the model invariants (values >= 0, stacks well formed
   }))
   await check(join(dir, 'caps'))
 
-  const missing = IMPORTERS.map((i) => i.id).filter((id) => !seen.has(id))
+  const missing = FORMAT_IDS.filter((id) => !seen.has(id))
   assert.deepEqual(missing, [], `importers whose output no input here checked: ${missing.join(', ')}`)
+})
+
+test('the registry: each format loads the importer of its id, which detects with the same sniffer and reads directories when the registry says so', async () => {
+  const importers = await loadImporters()
+  assert.deepEqual(importers.map((i) => i.id), [...FORMAT_IDS])
+  for (const [k, f] of FORMATS.entries()) {
+    assert.equal(importers[k]!.sniff, f.sniff, f.id)
+    assert.equal(typeof importers[k]!.readDirectory === 'function', f.readsDirectories, f.id)
+  }
 })

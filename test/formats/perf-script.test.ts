@@ -10,7 +10,9 @@ import { gzipSync } from 'node:zlib'
 import { execFileSync } from 'node:child_process'
 import { CORPUS, CORPUS_SKIP, HAS_CORPUS, corpusManifest, isCleanFailure, runCli, type ManifestEntry } from '../helpers/cli.js'
 import { fromBuffer, openInput } from '../../src/formats/source.js'
-import { foldPerfScript, parsePerfScript, perfScriptImporter, sniffPerfScript } from '../../src/formats/perf-script.js'
+import { parsePerfScript, perfScriptImporter } from '../../src/formats/perf-script.js'
+import { foldPerfScript } from '../../src/formats/perf-fold.js'
+import { sniffPerfScript } from '../../src/formats/detect.js'
 import { EVENT_RE, LineMatch, PERIOD_RE, matchEvent, matchPeriod } from '../../src/formats/perf-core.js'
 import { toFolded } from '../../src/formats/folded.js'
 import { detectFormat } from '../../src/formats/index.js'
@@ -477,6 +479,20 @@ test('output order: parts that are prefixes of each other sort by the bytes of t
   const keys = one.output.toString('latin1').trimEnd().split('\n').map((l) => Buffer.from(l.slice(0, l.lastIndexOf(' ')), 'latin1'))
   assert.ok(keys.length > 50, `${keys.length} lines`)
   for (let i = 1; i < keys.length; i++) assert.equal(Buffer.compare(keys[i - 1]!, keys[i]!), -1, `line ${i}: ${keys[i - 1]} / ${keys[i]}`)
+})
+
+test('fold --thread on perf script keeps the matching process roots (it was ignored on the fast path); no match is a usage error', async () => {
+  const sample = (comm: string, frame: string) => `${comm} 1 1.0: 1 cycles:\n\t10 ${frame} (/x)\n\t20 main (/x)\n\n`
+  const p = join(dir, 'threads.txt')
+  writeFileSync(p, sample('hasher-a', 'fnv') + sample('hasher-b', 'crc') + sample('hasher-a', 'fnv'))
+  const all = await runCli(['fold', p])
+  assert.equal(all.stdout, 'hasher-a;main;fnv 2\nhasher-b;main;crc 1\n')
+  const one = await runCli(['fold', '--thread', 'b$', p])
+  assert.equal(one.code, 0, one.stderr)
+  assert.equal(one.stdout, 'hasher-b;main;crc 1\n')
+  const none = await runCli(['fold', '--thread', 'nope', p])
+  assert.equal(none.code, 2)
+  assert.match(none.stderr, /--thread nope: no thread matches; threads: hasher-a, hasher-b/)
 })
 
 test('line caches: symbols that differ only where 8 bytes read as a double are 0 and -0, or NaN, fold apart', async () => {

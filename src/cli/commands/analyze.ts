@@ -1,8 +1,7 @@
 // `meshprof analyze <inputs..>`: findings for profiles, capture files and capture directories.
 import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
-import { loadOptions, withInputOptions, type InputArgs } from '../common.js'
-import { loadProfiles } from '../../formats/index.js'
+import { loadOptions, loadProfiles, withInputOptions, type InputArgs } from '../common.js'
 import type { AnalyzedInput, Rule, Severity } from '../../analyze/index.js'
 import { EXIT, UsageError } from '../../util/errors.js'
 

@@ -1,8 +1,7 @@
 import type { CommandModule } from 'yargs'
 import { basename } from 'node:path'
 import { processIo } from '../io.js'
-import { applyFiltersAll, loadOptions, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
-import { loadProfiles } from '../../formats/index.js'
+import { applyFiltersAll, loadOptions, loadProfiles, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
 import { EXPORTERS, EXPORTER_IDS, EXPORTERS_DESCRIPTION } from '../../formats/exporters.js'
 import { UsageError } from '../../util/errors.js'
 
@@ -24,7 +23,7 @@ const convert: CommandModule<object, ConvertArgs> = {
     const io = processIo(a)
     const ex = EXPORTERS.find((e) => e.id === a.to)!
     const { profiles } = await loadProfiles(a.profile, loadOptions(a, io))
-    const filtered = applyFiltersAll(profiles, a)
+    const filtered = await applyFiltersAll(profiles, a)
     const data = await ex.write(filtered, basename(a.profile))
     if (a.output) await writeOutput(a.output, data)
     else if (typeof data !== 'string' && process.stdout.isTTY) throw new UsageError(`--to ${a.to} is binary; give -o FILE or redirect stdout`)

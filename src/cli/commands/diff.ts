@@ -6,7 +6,6 @@ import { processIo, type Io } from '../io.js'
 import { loadOptions, regexOption, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
 import { EXIT, UsageError } from '../../util/errors.js'
 import type { DiffBy, DiffInput, DiffResult } from '../../diff/types.js'
-import { filterProfile } from '../../model/ops.js'
 import { termSafe } from '../../render/style.js'
 import { checkOpenTarget, openPage } from '../open-page.js'
 
@@ -122,6 +121,7 @@ export async function run(o: DiffCommandOptions, io: Io): Promise<DiffRunResult>
   const { diff } = await import('../../diff/index.js')
   const { diffFindings, loadAnalyzer } = await import('../../diff/findings.js')
   const { findRegressions } = await import('../../diff/regression.js')
+  const { filterProfile } = await import('../../model/ops.js')
   const lo = loadOptions(o.input, io)
   const before = await loadDiffInput(o.before, lo)
   const after = await loadDiffInput(o.after, lo)

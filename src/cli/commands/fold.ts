@@ -2,12 +2,12 @@ import { promises as fsp } from 'node:fs'
 import type { CommandModule } from 'yargs'
 import { processIo } from '../io.js'
 import { applyFilters, loadOptions, withFilterOptions, withInputOptions, writeOutput, type FilterArgs, type InputArgs } from '../common.js'
-import { toFolded } from '../../formats/folded.js'
-import { openInput, openStdinStream } from '../../formats/source.js'
-import { detectFormat, importerFor, loadFromSource, loadProfiles } from '../../formats/index.js'
-import { mergeProfiles } from '../../model/ops.js'
-import { foldPerfScript } from '../../formats/perf-script.js'
+import { openInput, openStdinStream, type InputSource } from '../../formats/source.js'
+import { detectFormat, formatEntry } from '../../formats/detect.js'
+import { foldPerfScript } from '../../formats/perf-fold.js'
+import type { LoadOptions } from '../../formats/index.js'
 import type { PerfOptions } from '../../formats/types.js'
+import type { Io } from '../io.js'
 
 interface FoldArgs extends InputArgs, FilterArgs {
   profile: string
@@ -46,32 +46,40 @@ const fold: CommandModule<object, FoldArgs> = {
     const io = processIo(a)
     const perf: PerfOptions = { pid: a.pid, tid: a.tid, kernel: a.kernel, jit: a.jit, all: a.all, addrs: a.addrs, eventFilter: a['event-filter'], dropUnterminatedLast: a['drop-last'] }
     const profile = a.profile
+    // Through the model: no demangling, so names stay those stackcollapse-perf.pl prints.
+    const options = loadOptions(a, io, { perf: { ...perf, demangle: false } })
+    let text: string | Buffer
     if (await isDirectory(profile)) {
       // A capture directory or a 0x folder: through the one loader, like every other command.
-      const { profiles } = await loadProfiles(profile, loadOptions(a, io, { perf: { ...perf, demangle: false } }))
-      const text = toFolded(applyFilters(profiles.length === 1 ? profiles[0]! : mergeProfiles(profiles), a))
-      if (a.output) await writeOutput(a.output, text)
-      else io.out(text)
-      return
-    }
-    // stdin streams too (perf script | meshprof fold -): only its head is buffered for detection.
-    const input = profile === '-' ? await openStdinStream() : await openInput(profile)
-    const imp = a.format ? importerFor(a.format) : detectFormat(input)
-    if (io.verbose) io.err(`meshprof: ${profile}: detected ${imp.id}${input.gzipped ? ' (gzip)' : ''}\n`)
-    let text: string | Buffer
-    if (imp.id === 'perf-script' && !a.focus && !a.ignore && !a.hide) {
-      // Bytes, not a string: byte-identical to stackcollapse-perf.pl even for non-UTF-8 names.
-      const r = await foldPerfScript(input, perf, { warn: (m) => io.err(`meshprof: note: ${m}\n`) })
-      if (io.verbose) io.err(`meshprof: ${profile}: ${r.stats.samples} samples, ${r.stats.uniqueStacks} unique stacks, ${r.stats.threads} thread(s)\n`)
-      text = r.output
+      text = await foldThroughModel(profile, options, a)
     } else {
-      // Through the model: no demangling, so names stay those stackcollapse-perf.pl prints.
-      const { profiles } = await loadFromSource(input, { ...loadOptions(a, io, { perf: { ...perf, demangle: false } }), format: imp.id, onDetect: undefined })
-      const p = applyFilters(profiles.length === 1 ? profiles[0]! : mergeProfiles(profiles), a)
-      text = toFolded(p)
+      // stdin streams too (perf script | meshprof fold -): only its head is buffered for detection.
+      const input = profile === '-' ? await openStdinStream() : await openInput(profile)
+      const format = a.format ? formatEntry(a.format) : detectFormat(input)
+      if (io.verbose) io.err(`meshprof: ${profile}: detected ${format.id}${input.gzipped ? ' (gzip)' : ''}\n`)
+      if (format.id === 'perf-script' && !a.focus && !a.ignore && !a.hide && !a.thread) text = await foldPerf(input, perf, io)
+      else text = await foldThroughModel(input, { ...options, format: format.id, onDetect: undefined }, a)
     }
     if (a.output) await writeOutput(a.output, text)
     else io.out(text)
   },
 }
 export default fold
+
+/** perf script straight through the folder (no model): bytes, byte-identical to stackcollapse-perf.pl even for non-UTF-8 names. */
+async function foldPerf(input: InputSource, perf: PerfOptions, io: Io): Promise<Buffer> {
+  const r = await foldPerfScript(input, perf, { warn: (m) => io.err(`meshprof: note: ${m}\n`) })
+  if (io.verbose) io.err(`meshprof: ${input.name}: ${r.stats.samples} samples, ${r.stats.uniqueStacks} unique stacks, ${r.stats.threads} thread(s)\n`)
+  return r.output
+}
+
+/** Any other input (or filters): loaded into the model, filtered, folded. The model loads only here. */
+async function foldThroughModel(from: string | InputSource, options: LoadOptions, a: FilterArgs): Promise<string> {
+  const [{ loadProfiles, loadFromSource }, { toFolded }, { mergeProfiles }] = await Promise.all([
+    import('../../formats/index.js'),
+    import('../../formats/folded.js'),
+    import('../../model/ops.js'),
+  ])
+  const { profiles } = typeof from === 'string' ? await loadProfiles(from, options) : await loadFromSource(from, options)
+  return toFolded(await applyFilters(profiles.length === 1 ? profiles[0]! : mergeProfiles(profiles), a))
+}

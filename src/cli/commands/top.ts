@@ -28,7 +28,7 @@ const top: CommandModule<object, TopArgs> = {
     const io = processIo(a)
     // Loaded here, not at start-up: every run of the CLI would pay for every command's modules.
     const [{ rank }, { renderTop }] = await Promise.all([import('../../analyze/rank.js'), import('../../render/top.js')])
-    const p = applyFilters(await loadInput(a.profile, a, io), a)
+    const p = await applyFilters(await loadInput(a.profile, a, io), a)
     const r = rank(p, { by: a.by, sort: a.sort, limit: a.limit })
     if (a.json) {
       io.out(JSON.stringify({ schemaVersion: TOP_SCHEMA_VERSION, profile: a.profile, by: a.by, sort: a.sort, valueType: r.valueType, unit: r.unit, total: r.total, busy: r.busy, basis: r.basis, groups: r.groups, rows: r.rows }, null, 2) + '\n')

@@ -28,7 +28,7 @@ const cmd: CommandModule<object, ViewArgs> = {
     checkOpenTarget(a.open, a.output ?? defaultHtmlName(a.profile, 'view'), '-o')
     const [{ toSpeedscope }, { renderSpeedscopeHtml }] = await Promise.all([import('../../formats/speedscope-export.js'), import('../../render/speedscope-view.js')])
     const profiles = await loadAll(a.profile, a, io)
-    const filtered = applyFiltersAll(profiles, a)
+    const filtered = await applyFiltersAll(profiles, a)
     const name = a.profile === '-' ? 'stdin' : basename(a.profile)
     const text = toSpeedscope(filtered, name)
     const html = renderSpeedscopeHtml(text, { name: `${name.replace(/\.speedscope\.json$/i, '')}.speedscope.json`, ...(a.title !== undefined ? { title: a.title } : {}) })
