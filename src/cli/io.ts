@@ -1,7 +1,7 @@
 // The only place chalk is created. Renderers get a Style. Whether stdout gets colour is chalk's own
 // detection (a terminal, FORCE_COLOR including FORCE_COLOR=0, TERM=dumb, CI vendors), with NO_COLOR and
 // --color/--no-color on top.
-import { Chalk, supportsColor, type ColorSupportLevel } from 'chalk'
+import { Chalk, supportsColor, type ColorSupportLevel } from '../vendor/cli-deps.js'
 import type { Style } from '../render/style.js'
 
 export interface Io {

@@ -1,5 +1,5 @@
 // yargs entry point: global flags, one command module per file, errors mapped to exit codes.
-import yargs from 'yargs'
+import { yargs } from '../vendor/cli-deps.js'
 import { COMMANDS } from './commands/index.js'
 import { topLevelExamples, withExamples } from './examples.js'
 import { EXIT, MeshprofError, UsageError } from '../util/errors.js'
