@@ -87,6 +87,22 @@ test('a bad --choices value is a usage error before the command runs', async () 
   assert.ok(isCleanFailure(r), r.stderr)
 })
 
+test('an unknown option is named as such, even when it swallowed the positional after it', async () => {
+  // yargs checks positionals before options: `--bogus x` takes x as its value, and "not enough
+  // non-option arguments" would send the user looking for the wrong mistake.
+  for (const args of [['fold', '--bogus', folded], ['fold', folded, '--bogus'], ['top', '--focus', 'x', '--bogus=1']]) {
+    const r = await runCli(args)
+    assert.equal(r.code, 2, args.join(' '))
+    assert.equal(r.stderr, 'meshprof: Unknown argument: bogus\n', args.join(' '))
+  }
+  // Known options in every spelling stay known: negation, camelCase, aliases, and a missing profile is still that.
+  const ok = await runCli(['fold', '--no-kernel', '--dropLast', '--event-filter=cycles', folded, '-o', join(dir, 'o.folded')])
+  assert.equal(ok.code, 0, ok.stderr)
+  const missing = await runCli(['top', '--sample-type', 'samples'])
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /Not enough non-option arguments/)
+})
+
 test('a 50,000-frame folded line is detected by content and ranked (no recursion overflow)', async () => {
   const deep = join(dir, 'deep.folded')
   writeFileSync(deep, Array.from({ length: 50000 }, (_, i) => `frame_${i % 13}`).join(';') + ' 7\n')

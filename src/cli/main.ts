@@ -36,8 +36,8 @@ export async function main(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       if (err) throw err
       // Throwing stops yargs before any handler runs (bad --choices, missing args, unknown options).
-      usageFailure = msg
-      throw new UsageError(msg)
+      usageFailure = unknownOption(args, knownOptions(parser)) ?? msg
+      throw new UsageError(usageFailure)
     })
   for (const c of COMMANDS) parser.command(withExamples(c) as never)
   parser.example(topLevelExamples(COMMANDS))
@@ -70,6 +70,31 @@ function skipHelpCache(parser: object): void {
   const internals = (parser as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } } }).getInternalMethods?.()
   const usage = internals?.getUsageInstance?.()
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {}
+}
+
+/**
+ * The first `--name` in args that is no option of the command line yargs is parsing, as yargs' own
+ * strict message. yargs checks positionals first, so `fold --bogus x` (x taken as --bogus's value)
+ * would otherwise be reported as a missing profile.
+ */
+export function unknownOption(args: readonly string[], known: readonly string[] | undefined): string | undefined {
+  if (!known) return undefined
+  const names = new Set(known.flatMap((k) => [k, k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)]))
+  for (const a of args) {
+    if (a === '--') break
+    const m = /^--([^=]+)/.exec(a)
+    if (!m) continue
+    const name = m[1]!
+    if (!names.has(name) && !(name.startsWith('no-') && names.has(name.slice(3)))) return `Unknown argument: ${name}`
+  }
+  return undefined
+}
+
+/** Option names of the command being parsed (yargs' getOptions(), untyped in @types/yargs; none if it changes). */
+function knownOptions(parser: object): string[] | undefined {
+  const get = (parser as { getOptions?: () => { key?: Record<string, unknown> } }).getOptions
+  const key = typeof get === 'function' ? get.call(parser)?.key : undefined
+  return key ? Object.keys(key) : undefined
 }
 
 export function reportError(e: unknown): number {
