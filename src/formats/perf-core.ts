@@ -12,7 +12,7 @@
 // seen before is turned into a string and tidied. Event lines (one per sample) are matched on
 // bytes too (matchEvent / matchPeriod implement EVENT_RE / PERIOD_RE exactly; a test checks them
 // against the regular expressions).
-import { doubled } from '../model/growable.js'
+import { doubled, slotsFor } from '../model/growable.js'
 
 /** Options that change how lines fold; the same names as stackcollapse-perf.pl's. */
 export interface CoreOptions {
@@ -810,13 +810,7 @@ export class PerfParser {
   }
 
   private rehash(): void {
-    const size = (this.mask + 1) * 2
-    this.mask = size - 1
-    this.slots = new Int32Array(size).fill(-1)
-    for (let k = 0; k < this.kCount; k++) {
-      let slot = this.kHash[k]! & this.mask
-      while (this.slots[slot]! >= 0) slot = (slot + 1) & this.mask
-      this.slots[slot] = k
-    }
+    this.slots = slotsFor(this.kHash, this.kCount, (this.mask + 1) * 2)
+    this.mask = this.slots.length - 1
   }
 }

@@ -2,7 +2,7 @@
 // per thread (FoldSink), handed between threads as a few typed arrays (PackedStacks), merged, then
 // sorted and written as perl's output bytes without ever building one string per stack. (Strings
 // per stack were a third of a 263 MB fold's wall time: ~1 KB keys built, sorted and copied twice.)
-import { doubled } from '../model/growable.js'
+import { doubled, slotsFor } from '../model/growable.js'
 import { addCount, formatCount, type Entry, type EntryStore, type Sink } from './perf-core.js'
 
 /** Entry store of the fold: entry id -> id of its frames' text joined by ';'. */
@@ -130,14 +130,8 @@ export class FoldSink implements Sink {
     this.slots[slot] = s
     this.addCount(s, period)
     if (this.n * 2 > this.mask) {
-      const size = (this.mask + 1) * 2
-      this.mask = size - 1
-      this.slots = new Int32Array(size).fill(-1)
-      for (let k = 0; k < this.n; k++) {
-        let sl = this.stHash[k]! & this.mask
-        while (this.slots[sl]! >= 0) sl = (sl + 1) & this.mask
-        this.slots[sl] = k
-      }
+      this.slots = slotsFor(this.stHash, this.n, (this.mask + 1) * 2)
+      this.mask = this.slots.length - 1
     }
   }
 

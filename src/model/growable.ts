@@ -8,6 +8,21 @@ export function doubled<T extends Int32Array | Uint8Array | Float64Array>(a: T):
   return b
 }
 
+/**
+ * An open-addressed slot table of `size` (a power of two) for keys 0..n-1 with these hashes: slot
+ * -> key, -1 empty, linear probing. What a hash table of typed-array columns rebuilds when it grows.
+ */
+export function slotsFor(hashes: Int32Array, n: number, size: number): Int32Array<ArrayBuffer> {
+  const mask = size - 1
+  const slots = new Int32Array(size).fill(-1)
+  for (let k = 0; k < n; k++) {
+    let slot = hashes[k]! & mask
+    while (slots[slot]! >= 0) slot = (slot + 1) & mask
+    slots[slot] = k
+  }
+  return slots
+}
+
 export class F64List {
   a: Float64Array
   n = 0
