@@ -56,9 +56,9 @@ export function detectFormat(input: InputSource): FormatEntry {
 // ---- meshprof capture files ---------------------------------------------------------------------
 
 export function sniffCapture(_head: Buffer, text: string): boolean {
-    const t = text.trimStart()
-    if (!t.startsWith('{')) return false
-    return /^\{\s*"meshprof"\s*:\s*"(capture|mesh-capture)"/.test(t)
+  const t = text.trimStart()
+  if (!t.startsWith('{')) return false
+  return /^\{\s*"meshprof"\s*:\s*"(capture|mesh-capture)"/.test(t)
 }
 
 // ---- V8 .cpuprofile -----------------------------------------------------------------------------
@@ -66,19 +66,19 @@ export function sniffCapture(_head: Buffer, text: string): boolean {
 const JSON_START = /^\s*[[{]/
 
 export function sniffCpuprofile(_head: Buffer, text: string): boolean {
-    if (!JSON_START.test(text)) return false
-    if (/"\$schema"\s*:\s*"[^"]*speedscope/.test(text)) return false
-    if (/"nodes"\s*:\s*\[/.test(text) && /"callFrame"\s*:/.test(text)) return true
-    if (/"head"\s*:\s*\{/.test(text) && /"functionName"\s*:/.test(text)) return true
-    return /"name"\s*:\s*"(ProfileChunk|CpuProfile)"/.test(text)
+  if (!JSON_START.test(text)) return false
+  if (/"\$schema"\s*:\s*"[^"]*speedscope/.test(text)) return false
+  if (/"nodes"\s*:\s*\[/.test(text) && /"callFrame"\s*:/.test(text)) return true
+  if (/"head"\s*:\s*\{/.test(text) && /"functionName"\s*:/.test(text)) return true
+  return /"name"\s*:\s*"(ProfileChunk|CpuProfile)"/.test(text)
 }
 
 // ---- speedscope ---------------------------------------------------------------------------------
 
 export function sniffSpeedscope(_head: Buffer, text: string): boolean {
-    if (!/^\s*\{/.test(text)) return false
-    if (/"\$schema"\s*:\s*"[^"]*speedscope[^"]*"/.test(text)) return true
-    return /"shared"\s*:\s*\{\s*"frames"\s*:/.test(text) && /"profiles"\s*:\s*\[/.test(text)
+  if (!/^\s*\{/.test(text)) return false
+  if (/"\$schema"\s*:\s*"[^"]*speedscope[^"]*"/.test(text)) return true
+  return /"shared"\s*:\s*\{\s*"frames"\s*:/.test(text) && /"profiles"\s*:\s*\[/.test(text)
 }
 
 // ---- pprof --------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // `meshprof fold` for perf script text: streaming, Buffer-based, and on large plain files split
 // at sample boundaries across worker threads (one chunk per core; the main thread takes the first).
-// Output is byte-identical to stackcollapse-perf.pl; see perf-core.ts for the line semantics.
+// Output is byte-identical to stackcollapse-perf.pl; see perf-core.ts for the line semantics and
+// perf-stacks.ts for the unique stacks. Loads nothing of the model: `fold` starts fast.
 import { closeSync, openSync, readSync, fstatSync, statSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'

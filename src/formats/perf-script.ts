@@ -1,6 +1,6 @@
-// Linux `perf script` text: detection, the streaming importer into the profile model, and the
-// folder behind `meshprof fold` (byte-identical to FlameGraph's stackcollapse-perf.pl; see
-// perf-core.ts for the line semantics and perf-fold.ts for the threaded file reader).
+// Linux `perf script` text into the profile model (streaming). Detection is detect.ts; the folder
+// behind `meshprof fold` (byte-identical to FlameGraph's stackcollapse-perf.pl) is perf-fold.ts,
+// on the same line machine (perf-core.ts).
 import { basename } from 'node:path'
 import { ProfileBuilder } from '../model/builder.js'
 import type { FrameKind, Profile, ValueType } from '../model/types.js'
