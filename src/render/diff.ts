@@ -95,6 +95,8 @@ export function renderDiff(d: DiffResult, opts: RenderDiffOptions = {}): string 
   const fmts = (s: DiffResult['before']) => `${termSafe(s.label)} (${s.nodes.length > 1 ? `${s.nodes.length} nodes, ` : ''}${s.formats.join('+')})`
   lines.push(st.dim(`before: ${fmts(d.before)}   after: ${fmts(d.after)}`))
   lines.push(st.dim(`basis: ${termSafe(d.basisReason)}`))
+  // Named because top and analyze use another one (their % are of on-CPU samples; the cores agree).
+  lines.push(st.dim(`shares: % of each side's samples, idle included (top's % are of on-CPU samples)`))
   if (d.stripLinesReason) lines.push(st.dim(`matching: ${termSafe(d.stripLinesReason)}`))
   const f = d.filters
   if (f.focus || f.ignore || f.hide) {

@@ -61,6 +61,7 @@ test('shares of each side, gone frames, ranking by |Δ total| with deterministic
   assert.equal(d.cpu.after, 0.1)
   const text = renderDiff(d)
   assert.match(text, /CPU \(busy share of samples\): 70\.0% -> 10\.0% \(-60\.0 pp\)/)
+  assert.match(text, /^shares: % of each side's samples, idle included \(top's % are of on-CPU samples\)$/m)
   assert.match(text, /tls\.connect\s+\(total\)\s+60\.0% -> 0\.0%\s+-60\.0 pp\s+gone/)
 })
 
