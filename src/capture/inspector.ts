@@ -29,6 +29,7 @@ import { Cdp } from './cdp.js'
 import type { ProbeChannel } from './channel.js'
 import { listeningPorts, pidExists, pidOfInode, portListening, readEnviron, readProcess, permissionError, socketInodes, tcpEntriesOf, type ProcessInfo } from './proc.js'
 import { CaptureError, EXIT } from '../util/errors.js'
+import { within } from '../util/wait.js'
 
 export const DEFAULT_INSPECT_PORT = 9229
 /** How long a signalled target gets to open its inspector. Measured: 7-70 ms. */
@@ -368,7 +369,7 @@ async function inSession<T>(info: ProcessInfo, cfg: InspectConfig, opts: Inspect
     if (cdp && openedByUs && verified && !cdp.isClosed) {
       // No reply comes: the session closes with the port.
       cdp.send('Runtime.evaluate', { expression: DEBUG_END_EXPRESSION }, 3000).catch(() => {})
-      await Promise.race([cdp.closed, sleep(2000)])
+      await within(cdp.closed, 2000)
       dbg('ws closed')
     }
     cdp?.close()

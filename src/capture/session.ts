@@ -14,6 +14,7 @@ import { ProcNetSampler } from './netsample.js'
 import { ProcMemorySampler } from './procmem.js'
 import { writeCaptureFiles, writeMeshFile, type WrittenCapture } from './output.js'
 import type { Backend } from './types.js'
+import { within } from '../util/wait.js'
 
 export interface CaptureOptions {
   pids: number[]
@@ -295,7 +296,7 @@ export async function capture(opts: CaptureOptions): Promise<CaptureOutcome> {
   }
   // The probes connect back as soon as their event loops turn; a loop that does not turn within
   // CONNECT_BACK_MS is blocked, and its profile (running since attach) is collected at the end.
-  await Promise.all(live.filter((t) => t.connP && !t.conn).map((t) => Promise.race([t.connP, sleep(CONNECT_BACK_MS[t.interrupted ? 'interrupted' : 'idle'])])))
+  await Promise.all(live.filter((t) => t.connP && !t.conn).map((t) => within(t.connP!, CONNECT_BACK_MS[t.interrupted ? 'interrupted' : 'idle'])))
   dbg('connected back')
 
   // 3. Start every window at once. perf first attaches with its events disabled (it can take a
