@@ -18,6 +18,7 @@ import { STOP_WAIT_MS } from './session.js'
 import { processName, type CaptureOutcome, type TargetResult } from './session.js'
 import { writeCaptureFiles, writeMeshFile } from './output.js'
 import { CaptureError, EXIT, MeshprofError } from '../util/errors.js'
+import { within } from '../util/wait.js'
 
 export interface RunOptions {
   cmd: string[]
@@ -203,7 +204,7 @@ export async function runWithAgent(opts: RunOptions): Promise<RunOutcome> {
       while (!childExit && Date.now() < deadline) await Promise.race([exited, sleep(50)])
       if (!childExit) {
         try { process.kill(-child.pid, 'SIGKILL') } catch { /* gone */ }
-        await Promise.race([exited, sleep(1000)])
+        await within(exited, 1000)
       }
     } else {
       running = { pid: child.pid, exited: exited.then(() => childExit) }

@@ -3,6 +3,7 @@
 // sorted and written as perl's output bytes without ever building one string per stack. (Strings
 // per stack were a third of a 263 MB fold's wall time: ~1 KB keys built, sorted and copied twice.)
 import { doubled, slotsFor } from '../model/growable.js'
+import { Interner } from '../model/interner.js'
 import { addCount, formatCount, type Entry, type EntryStore, type Sink } from './perf-core.js'
 
 /** Entry store of the fold: entry id -> id of its frames' text joined by ';'. */
@@ -46,8 +47,7 @@ export function transferables(p: PackedStacks): ArrayBuffer[] {
  */
 export class FoldSink implements Sink {
   readonly wantsEvents = false
-  private readonly textIds = new Map<string, number>()
-  private readonly texts: string[] = []
+  private readonly texts = new Interner()
   /**
    * The parser's entries, kept only as the id of their output text: a fold needs nothing else of
    * a stack line, and one object per distinct line was most of a thread's heap.
@@ -68,13 +68,7 @@ export class FoldSink implements Sink {
 
   /** The id of a frame text (new texts get the next id). */
   intern(text: string): number {
-    let id = this.textIds.get(text)
-    if (id === undefined) {
-      id = this.texts.length
-      this.texts.push(text)
-      this.textIds.set(text, id)
-    }
-    return id
+    return this.texts.id(text)
   }
 
   sample(pname: number, entries: Int32Array, len: number, period: number | bigint): void {
@@ -157,7 +151,7 @@ export class FoldSink implements Sink {
   /** The stacks as they are (views of this sink's arrays: pack once, at the end). */
   pack(pnames: readonly string[]): PackedStacks {
     return {
-      texts: this.texts,
+      texts: this.texts.list,
       pnames: [...pnames],
       n: this.n,
       seq: this.seq.subarray(0, this.seqUsed),
@@ -178,21 +172,12 @@ export class FoldSink implements Sink {
 export function mergePacked(parts: readonly PackedStacks[]): PackedStacks {
   if (parts.length === 1) return parts[0]!
   const into = new FoldSink()
-  const pnames: string[] = []
-  const pnameIds = new Map<string, number>()
+  const pnames = new Interner()
   let t = new Int32Array(1024)
   for (const p of parts) {
     const textMap = new Int32Array(p.texts.length)
     for (let i = 0; i < p.texts.length; i++) textMap[i] = into.intern(p.texts[i]!)
-    const pnameMap = p.pnames.map((name) => {
-      let id = pnameIds.get(name)
-      if (id === undefined) {
-        id = pnames.length
-        pnames.push(name)
-        pnameIds.set(name, id)
-      }
-      return id
-    })
+    const pnameMap = p.pnames.map((name) => pnames.id(name))
     const big = new Map(p.big)
     for (let s = 0; s < p.n; s++) {
       const st = p.start[s]!
@@ -202,7 +187,7 @@ export function mergePacked(parts: readonly PackedStacks[]): PackedStacks {
       into.add(pnameMap[p.pname[s]!]!, t, len, big.get(s) ?? p.count[s]!)
     }
   }
-  return into.pack(pnames)
+  return into.pack(pnames.list)
 }
 
 const SEMI = 59

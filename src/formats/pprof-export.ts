@@ -6,32 +6,19 @@
 import { gzipSync } from 'node:zlib'
 import type { Profile } from '../model/types.js'
 import { ProtoWriter } from './protobuf.js'
-
-class StringTable {
-  readonly list: string[] = ['']
-  private index = new Map<string, number>([['', 0]])
-  of(s: string): number {
-    let i = this.index.get(s)
-    if (i === undefined) {
-      i = this.list.length
-      this.list.push(s)
-      this.index.set(s, i)
-    }
-    return i
-  }
-}
+import { Interner } from '../model/interner.js'
 
 /** Encode a profile as raw (not gzipped) profile.proto bytes. */
 export function encodePprof(p: Profile): Uint8Array {
   const w = new ProtoWriter()
-  const st = new StringTable()
+  const st = new Interner(['']) // profile.proto's string table: entry 0 is always ""
   const nCols = p.values.length
 
   // 1: sample_type
   for (const vt of p.valueTypes) {
     const m = w.fork()
-    w.int(1, st.of(vt.type))
-    w.int(2, st.of(vt.unit))
+    w.int(1, st.id(vt.type))
+    w.int(2, st.id(vt.unit))
     w.ldelim(1, m)
   }
 
@@ -78,12 +65,12 @@ export function encodePprof(p: Profile): Uint8Array {
       for (const k of Object.keys(l)) {
         const val = l[k]!
         const lm = w.fork()
-        w.int(1, st.of(k))
+        w.int(1, st.id(k))
         if (typeof val === 'number') {
           w.int(3, Math.round(val))
-          if (labelUnits[k]) w.int(4, st.of(labelUnits[k]!))
+          if (labelUnits[k]) w.int(4, st.id(labelUnits[k]!))
         } else {
-          w.int(2, st.of(val))
+          w.int(2, st.id(val))
         }
         w.ldelim(3, lm)
       }
@@ -99,7 +86,7 @@ export function encodePprof(p: Profile): Uint8Array {
     mappingOf.set(f.module, id)
     const m = w.fork()
     w.uint(1, id)
-    w.int(5, st.of(f.module))
+    w.int(5, st.id(f.module))
     w.bool(7, true)
     w.bool(8, true)
     w.bool(9, true)
@@ -120,10 +107,10 @@ export function encodePprof(p: Profile): Uint8Array {
   p.frames.forEach((f, i) => {
     const m = w.fork()
     w.uint(1, i + 1)
-    const name = st.of(f.name)
+    const name = st.id(f.name)
     w.int(2, name)
     w.int(3, name)
-    if (f.file) w.int(4, st.of(f.file))
+    if (f.file) w.int(4, st.id(f.file))
     w.int(5, f.line ?? 0)
     w.ldelim(5, m)
   })
@@ -133,11 +120,11 @@ export function encodePprof(p: Profile): Uint8Array {
   const pt = extra.periodType as { type?: string; unit?: string } | undefined
   const periodType = pt && typeof pt.type === 'string' ? { type: pt.type, unit: pt.unit ?? '' } : p.meta.periodNs ? { type: 'cpu', unit: 'nanoseconds' } : undefined
   const period = typeof extra.period === 'number' ? extra.period : p.meta.periodNs
-  const ptIdx = periodType ? [st.of(periodType.type), st.of(periodType.unit)] : undefined
-  const comments = Array.isArray(extra.comments) ? (extra.comments as unknown[]).filter((c): c is string => typeof c === 'string').map((c) => st.of(c)) : []
-  const dflt = p.defaultValue !== p.valueTypes.length - 1 ? st.of(p.valueTypes[p.defaultValue]!.type) : 0
-  const drop = typeof extra.dropFrames === 'string' ? st.of(extra.dropFrames) : 0
-  const keep = typeof extra.keepFrames === 'string' ? st.of(extra.keepFrames) : 0
+  const ptIdx = periodType ? [st.id(periodType.type), st.id(periodType.unit)] : undefined
+  const comments = Array.isArray(extra.comments) ? (extra.comments as unknown[]).filter((c): c is string => typeof c === 'string').map((c) => st.id(c)) : []
+  const dflt = p.defaultValue !== p.valueTypes.length - 1 ? st.id(p.valueTypes[p.defaultValue]!.type) : 0
+  const drop = typeof extra.dropFrames === 'string' ? st.id(extra.dropFrames) : 0
+  const keep = typeof extra.keepFrames === 'string' ? st.id(extra.keepFrames) : 0
 
   // 6: string_table
   for (const s of st.list) w.string(6, s)
