@@ -10,8 +10,12 @@
 // - pprof top: real-datadog.pb.gz (30 s @datadog/pprof, a label set per sample) vs go tool pprof -top.
 // - folded: real-100k.folded (100k unique stacks from rustc, g++ and the Node service): import
 //   throughput (in-process, loadProfile), `top`, `flamegraph` and `analyze`.
+// - startup: what every command pays before its work: `--version`, and `fold` of the first samples
+//   of real-perf.txt (cut at a blank line near 64 KB), against bare `node -e 0` in the same run
+//   (median and best of BENCH_STARTUP_RUNS, default 20).
 // Wall time moves with the machine's load; CPU time (user + sys) is printed next to it.
-// Env: BENCH_RUNS (best of, default 3; perl and go run once each unless BENCH_REF_RUNS is set).
+// Env: BENCH_RUNS (best of, default 3; perl and go run once each unless BENCH_REF_RUNS is set);
+// BENCH_BIN (another build's bin/meshprof.js, to compare builds with the same inputs).
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
@@ -24,7 +28,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
 const out = join(here, 'out')
 mkdirSync(out, { recursive: true })
-const BIN = join(root, 'bin', 'meshprof.js')
+const BIN = process.env.BENCH_BIN ?? join(root, 'bin', 'meshprof.js')
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const REF_RUNS = Number(process.env.BENCH_REF_RUNS ?? 1)
 const FG = process.env.FLAMEGRAPH_DIR
@@ -145,6 +149,34 @@ if (doing('folded')) {
   const an = await run(RUNS, `${q(process.execPath)} ${q(BIN)} analyze ${q(f)}`)
   row('analyze 100k stacks', size, an)
   results.analyze = an
+}
+
+if (doing('startup')) {
+  const head = join(out, 'real-perf-head.txt')
+  const buf = readFileSync(INPUTS.perf).subarray(0, 64 << 10)
+  writeFileSync(head, buf.subarray(0, buf.lastIndexOf('\n\n') + 2))
+  const n = Number(process.env.BENCH_STARTUP_RUNS ?? 20)
+  const times = async (cmd, args) => {
+    const ms = []
+    for (let i = 0; i < n; i++) {
+      const r = await measure(cmd, args)
+      if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-300)}`)
+      ms.push(r.ms)
+    }
+    ms.sort((a, b) => a - b)
+    return { medianMs: Math.round(ms[n >> 1]), bestMs: Math.round(ms[0]) }
+  }
+  // Interleaving would be fairer on a noisy host; one after the other keeps the code short, and the
+  // node reference runs first and last so drift shows.
+  const node0 = await times(process.execPath, ['-e', '0'])
+  const version = await times(process.execPath, [BIN, '--version'])
+  const fold = await times(process.execPath, [BIN, 'fold', head])
+  const node1 = await times(process.execPath, ['-e', '0'])
+  const bare = Math.min(node0.medianMs, node1.medianMs)
+  results.startup = { runs: n, node: [node0, node1], version, fold, headKB: Math.round(statSync(head).size / 1024) }
+  for (const [what, m] of [['meshprof --version', version], [`fold, first ${results.startup.headKB} KB of the perf file`, fold]]) {
+    rows.push([`start-up: ${what}`, '-', `${m.medianMs} ms`, '-', '-', 'node -e 0', `${bare} ms`, '-', '-', `+${m.medianMs - bare} ms (median; best ${m.bestMs})`, '-'])
+  }
 }
 
 console.log(`recorded workloads; load average ${results.loadavg.join(' ')}; best of ${RUNS} (references: ${REF_RUNS})`)
