@@ -5,6 +5,7 @@
 // (src/model/cpu-basis.ts), so analyze, top, flamegraph and diff print the same figures.
 import type { Profile } from '../model/types.js'
 import { unprofiledCpu } from '../model/threads.js'
+import { formatCores } from '../model/cpu-basis.js'
 import { UsageError } from '../util/errors.js'
 import { ProfileAggregates, makeContext } from './rules/context.js'
 import { RULES, BUILTIN_RULE_IDS } from './rules/index.js'
@@ -232,8 +233,7 @@ function meshWideConnectCost(findings: ReportFinding[], inputs: readonly Analyze
   const sum = storms.reduce((t, f) => t + f.cpuCores!, 0)
   const each = sum / storms.length
   const pointless = storms.every((f) => f.evidence.numbers.tickRate === 'yes')
-  const fmt = (x: number) => x.toFixed(x >= 0.1 ? 2 : 3)
-  const note = `mesh-wide: ${storms.length} nodes x ${fmt(each)} cores = ${fmt(sum)} cores in ${pointless ? 'pointless handshakes (connects to already-connected peers at tick rate)' : 'connect/handshake work'}`
+  const note = `mesh-wide: ${storms.length} nodes x ${formatCores(each)} cores = ${formatCores(sum)} cores in ${pointless ? 'pointless handshakes (connects to already-connected peers at tick rate)' : 'connect/handshake work'}`
   for (const f of storms) {
     f.evidence = { ...f.evidence, notes: [...f.evidence.notes, note], numbers: { ...f.evidence.numbers, meshNodes: storms.length, meshCores: Math.round(sum * 1000) / 1000 } }
   }

@@ -84,7 +84,9 @@ function nsPerUnit(p: Profile, value: number): number | undefined {
 /** A cores figure the same way everywhere (top, analyze, flamegraph, diff): 2 decimals, 3 below 0.1. */
 export function formatCores(x: number): string {
   if (!Number.isFinite(x)) return '-'
-  return x.toFixed(x >= 0.1 ? 2 : 3)
+  // Decided on the rounded figure: 0.0996 prints 0.10, not 0.100 (3 decimals are for what shows under 0.1).
+  const three = x.toFixed(3)
+  return Number(three) >= 0.1 ? x.toFixed(2) : three
 }
 
 function fmtCores(c: number): string {

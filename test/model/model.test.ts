@@ -132,3 +132,13 @@ test('top --by function: one name from two files is one row that names neither f
   assert.match(text, /parse \/app\/parse\.js:5\n/)
   assert.doesNotMatch(text, /pprof\.js|encoding/)
 })
+
+test('formatCores: 2 decimals from 0.1 cores up, 3 below, decided on the rounded figure', async () => {
+  const { formatCores } = await import('../../src/model/cpu-basis.js')
+  assert.equal(formatCores(0.25), '0.25')
+  assert.equal(formatCores(0.1), '0.10')
+  assert.equal(formatCores(0.0996), '0.10') // rounds to 0.100 at 3 decimals: shown as 0.10
+  assert.equal(formatCores(0.0994), '0.099')
+  assert.equal(formatCores(0.026), '0.026')
+  assert.equal(formatCores(Number.NaN), '-')
+})

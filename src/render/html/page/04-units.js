@@ -21,6 +21,7 @@
     if (u === 'count' || u === 'samples' || u === '') return s + (col.type && col.type !== 'samples' && col.type !== 'count' ? ' ' + col.type : ' samples')
     return s + ' ' + u
   }
-  function fmtCores(x) { return isFinite(x) ? x.toFixed(x >= 0.1 ? 2 : 3) : '-' }
+  // As formatCores in src/model/cpu-basis.ts: the precision is decided on the rounded figure.
+  function fmtCores(x) { return isFinite(x) ? (Number(x.toFixed(3)) >= 0.1 ? x.toFixed(2) : x.toFixed(3)) : '-' }
   function pct(x) { return isFinite(x) ? (x * 100).toFixed(x >= 0.001 || x === 0 ? 1 : 3) + '%' : '-' }
   function pp(x) { return (x > 0 ? '+' : x < 0 ? '\u2212' : '\u00b1') + Math.abs(x * 100).toFixed(1) + ' pp' }
